@@ -1,0 +1,11 @@
+//! srgate's control plane.
+//!
+//! A separate thread (tokio, off the worker cores) that keeps a live view of etcd as seed
+//! `000_*` lays it out (node registration under leases, system-label allocation under
+//! `/lock/systemlabel`, locators, link state, routes, policies, tokens, keys), runs path
+//! computation (SPF with ECMP for MPLS prefix and anycast SIDs, SLA-constrained A* for SRoU
+//! segment lists, CATS metric aggregation), compiles the result into the data plane's
+//! tables and publishes them RCU-style. See issue 4; the crate is empty until then: the data
+//! plane runs from `config/*.toml` alone.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]

@@ -1,0 +1,20 @@
+/* Headers bindgen reads: the DPDK API srgate uses. */
+#include <rte_common.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_launch.h>
+#include <rte_cycles.h>
+#include <rte_version.h>
+#include <rte_mempool.h>
+#include <rte_mbuf.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_hash.h>
+#include <rte_jhash.h>
+#include <rte_hash_crc.h>
+#include <rte_fib.h>
+#include <rte_fib6.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_prefetch.h>
+#include <rte_pause.h>

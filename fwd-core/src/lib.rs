@@ -1,0 +1,20 @@
+//! srgate's data plane.
+//!
+//! The crate is split the way DPDK's l3fwd and VPP split a forwarder:
+//! - [`wire`]: typed zero-copy views over header bytes (smoltcp style), one file per header;
+//! - [`packet`]: the parser that walks a frame once into compact [`packet::PacketMeta`];
+//! - [`drop`]: the reasons a packet can be dropped, one counter each;
+//! - [`pipeline`]: per-protocol handlers that turn a parsed packet into an [`pipeline::Action`];
+//! - [`counters`]: single-writer per-worker counters readable from other threads;
+//! - [`worker`]: the poll-mode burst loop over DPDK queues (the only part that needs EAL).
+//!
+//! Everything except [`worker`] works on byte slices and is tested without EAL.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod counters;
+pub mod drop;
+pub mod packet;
+pub mod pipeline;
+pub mod wire;
+pub mod worker;

@@ -1,0 +1,611 @@
+//! srgate's configuration file (`config/*.toml`): EAL arguments, ports, cores, mempool,
+//! forwarding and (filled by later issues) tables.
+//!
+//! Loading is two steps: serde reads the TOML into [`Config`] (unknown fields are errors),
+//! then [`Config::validate`] checks what types cannot. Every error names the file, the field
+//! and what was expected.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A configuration error: file, field, expectation.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML does not parse or does not match the schema.
+    #[error("{file}: {message}")]
+    Syntax {
+        /// The file.
+        file: PathBuf,
+        /// toml's message (names the field and the line).
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("{file}: field `{field}`: expected {expected}, got {got}")]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// Dotted path of the field, e.g. `port[1].rx_queues`.
+        field: String,
+        /// What was expected.
+        expected: String,
+        /// What was found.
+        got: String,
+    },
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// EAL arguments.
+    #[serde(default)]
+    pub eal: EalConfig,
+    /// Worker cores and polling behaviour.
+    #[serde(default)]
+    pub dataplane: DataplaneConfig,
+    /// Packet-buffer pool.
+    #[serde(default)]
+    pub mempool: MempoolConfig,
+    /// Ports, in port-id order.
+    #[serde(default, rename = "port")]
+    pub ports: Vec<PortConfig>,
+    /// Port-to-port forwarding.
+    #[serde(default)]
+    pub xconnect: Vec<XConnectConfig>,
+    /// Lookup tables (MPLS, SRoU, service FIBs, ...): filled by later issues.
+    #[serde(default)]
+    pub tables: TablesConfig,
+}
+
+/// `[eal]`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EalConfig {
+    /// Extra EAL arguments (e.g. `["--no-huge", "-m", "512"]`). srgate adds `-l` from
+    /// `dataplane.cores` and `--vdev`/`-a` for each port.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// `--file-prefix`, needed to run several DPDK processes at once.
+    pub file_prefix: Option<String>,
+}
+
+/// `[dataplane]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataplaneConfig {
+    /// CPU cores for EAL lcores; the first is the main lcore. Workers run on all of them.
+    pub cores: Vec<u32>,
+    /// Consecutive empty polls before a worker sleeps (0: busy-poll forever).
+    pub idle_empty_polls: u32,
+    /// Sleep in microseconds once idle.
+    pub idle_sleep_us: u32,
+    /// Live rate line interval in milliseconds (0: off).
+    pub stats_interval_ms: u64,
+}
+
+impl Default for DataplaneConfig {
+    fn default() -> Self {
+        DataplaneConfig {
+            cores: vec![0],
+            idle_empty_polls: 0,
+            idle_sleep_us: 0,
+            stats_interval_ms: 1000,
+        }
+    }
+}
+
+/// `[mempool]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MempoolConfig {
+    /// Number of mbufs (2^n - 1 is optimal).
+    pub mbufs: u32,
+    /// Per-lcore cache.
+    pub cache: u32,
+    /// Buffer size of each mbuf, headroom included.
+    pub data_room: u16,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        MempoolConfig {
+            mbufs: 8191,
+            cache: 256,
+            data_room: 2048 + 128,
+        }
+    }
+}
+
+/// One `[[port]]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PortConfig {
+    /// Name used by `[[xconnect]]` and in counters.
+    pub name: String,
+    /// A DPDK virtual device string (`net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap`,
+    /// `net_tap0,iface=srg0`, ...) or a PCI address (`0000:3b:00.0`).
+    pub device: String,
+    /// RX queues, one worker each.
+    #[serde(default = "one")]
+    pub rx_queues: u16,
+    /// RX descriptors per queue.
+    #[serde(default = "desc")]
+    pub rx_desc: u16,
+    /// TX descriptors per queue.
+    #[serde(default = "desc")]
+    pub tx_desc: u16,
+    /// Receive frames for any MAC.
+    #[serde(default = "yes")]
+    pub promiscuous: bool,
+}
+
+fn one() -> u16 {
+    1
+}
+fn desc() -> u16 {
+    1024
+}
+fn yes() -> bool {
+    true
+}
+
+/// One `[[xconnect]]`: frames from `from` leave on `to` with rewritten MACs.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct XConnectConfig {
+    /// Ingress port name.
+    pub from: String,
+    /// Egress port name.
+    pub to: String,
+    /// Destination MAC of the next hop, `aa:bb:cc:dd:ee:ff`.
+    pub dst_mac: String,
+    /// Source MAC; default: the egress port's own MAC.
+    pub src_mac: Option<String>,
+}
+
+/// `[tables]`: reserved for the lookup tables of the data-plane issue.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TablesConfig {}
+
+/// How a port's device is given to EAL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Device {
+    /// `--vdev=<spec>`; `name` is the part before the first comma.
+    Virtual {
+        /// Device name (`net_pcap0`).
+        name: String,
+        /// Whole spec.
+        spec: String,
+    },
+    /// `-a <address>`.
+    Pci {
+        /// Full PCI address `DDDD:BB:DD.F`.
+        address: String,
+    },
+}
+
+impl Device {
+    /// The ethdev name EAL gives the port.
+    pub fn name(&self) -> &str {
+        match self {
+            Device::Virtual { name, .. } => name,
+            Device::Pci { address } => address,
+        }
+    }
+
+    /// EAL arguments that create or allow the device.
+    pub fn eal_args(&self) -> [String; 2] {
+        match self {
+            Device::Virtual { spec, .. } => ["--vdev".into(), spec.clone()],
+            Device::Pci { address } => ["-a".into(), address.clone()],
+        }
+    }
+}
+
+/// Parses a MAC address `aa:bb:cc:dd:ee:ff` (or with `-`).
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut parts = s.split([':', '-']);
+    for b in out.iter_mut() {
+        let p = parts.next()?;
+        if p.len() != 2 {
+            return None;
+        }
+        *b = u8::from_str_radix(p, 16).ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Parses a device string: a PCI address (`0000:3b:00.0` or `3b:00.0`) or a vdev spec
+/// whose name starts with `net_`.
+pub fn parse_device(s: &str) -> Option<Device> {
+    let name = s.split(',').next().unwrap_or("");
+    if name.starts_with("net_")
+        && name.len() > 4
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Some(Device::Virtual {
+            name: name.to_string(),
+            spec: s.to_string(),
+        });
+    }
+    let parts: Vec<&str> = s.split(':').collect();
+    let (dom, rest) = match parts.as_slice() {
+        [d, b, df] if is_hex(d, 4) => (d.to_string(), [*b, *df]),
+        [b, df] => ("0000".to_string(), [*b, *df]),
+        _ => return None,
+    };
+    let (dev, func) = rest[1].split_once('.')?;
+    if is_hex(rest[0], 2)
+        && is_hex(dev, 2)
+        && func.len() == 1
+        && func.chars().all(|c| ('0'..='7').contains(&c))
+    {
+        return Some(Device::Pci {
+            address: format!("{dom}:{}:{dev}.{func}", rest[0]).to_lowercase(),
+        });
+    }
+    None
+}
+
+impl Config {
+    /// Reads, parses and validates `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_str_named(&text, path)
+    }
+
+    /// Parses and validates TOML text; `file` is only used in error messages.
+    pub fn from_str_named(text: &str, file: &Path) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            file: file.to_path_buf(),
+            message: e.to_string().trim_end().replace('\n', "\n  "),
+        })?;
+        cfg.validate(file)?;
+        Ok(cfg)
+    }
+
+    /// Checks what the schema cannot.
+    pub fn validate(&self, file: &Path) -> Result<(), ConfigError> {
+        let bad = |field: String, expected: &str, got: String| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            field,
+            expected: expected.to_string(),
+            got,
+        };
+        let d = &self.dataplane;
+        if d.cores.is_empty() {
+            return Err(bad(
+                "dataplane.cores".into(),
+                "at least one core",
+                "[]".into(),
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for (i, c) in d.cores.iter().enumerate() {
+            if *c >= 1024 {
+                return Err(bad(
+                    format!("dataplane.cores[{i}]"),
+                    "a core id below 1024",
+                    c.to_string(),
+                ));
+            }
+            if !seen.insert(*c) {
+                return Err(bad(
+                    format!("dataplane.cores[{i}]"),
+                    "each core once",
+                    format!("{c} again"),
+                ));
+            }
+        }
+        if d.idle_empty_polls > 0 && d.idle_sleep_us == 0 {
+            return Err(bad(
+                "dataplane.idle_sleep_us".into(),
+                "a sleep above 0 when idle_empty_polls is set",
+                "0".into(),
+            ));
+        }
+        if d.idle_sleep_us > 100_000 {
+            return Err(bad(
+                "dataplane.idle_sleep_us".into(),
+                "at most 100000 (0.1 s)",
+                d.idle_sleep_us.to_string(),
+            ));
+        }
+        let m = &self.mempool;
+        if m.mbufs < 1024 {
+            return Err(bad(
+                "mempool.mbufs".into(),
+                "at least 1024",
+                m.mbufs.to_string(),
+            ));
+        }
+        if m.cache > 512 || m.cache as u64 * 2 > m.mbufs as u64 {
+            return Err(bad(
+                "mempool.cache".into(),
+                "at most 512 and at most half of mempool.mbufs",
+                m.cache.to_string(),
+            ));
+        }
+        if m.data_room < 128 + 64 {
+            return Err(bad(
+                "mempool.data_room".into(),
+                "at least 192 bytes (128 headroom + a 64-byte frame)",
+                m.data_room.to_string(),
+            ));
+        }
+        if self.ports.is_empty() {
+            return Err(bad(
+                "port".into(),
+                "at least one [[port]] table",
+                "none".into(),
+            ));
+        }
+        if self.ports.len() > fwd_core::pipeline::MAX_PORTS {
+            return Err(bad(
+                "port".into(),
+                "at most 32 ports",
+                self.ports.len().to_string(),
+            ));
+        }
+        let mut names = BTreeSet::new();
+        let mut devs = BTreeSet::new();
+        for (i, p) in self.ports.iter().enumerate() {
+            if p.name.is_empty() || !names.insert(p.name.as_str()) {
+                return Err(bad(
+                    format!("port[{i}].name"),
+                    "a unique non-empty name",
+                    format!("{:?}", p.name),
+                ));
+            }
+            let Some(dev) = parse_device(&p.device) else {
+                return Err(bad(
+                    format!("port[{i}].device"),
+                    "a vdev spec starting with net_ (e.g. \"net_pcap0,rx_pcap=in.pcap\") or a PCI address (e.g. \"0000:3b:00.0\")",
+                    format!("{:?}", p.device),
+                ));
+            };
+            if !devs.insert(dev.name().to_string()) {
+                return Err(bad(
+                    format!("port[{i}].device"),
+                    "a device used by one port only",
+                    dev.name().to_string(),
+                ));
+            }
+            if p.rx_queues == 0 || p.rx_queues > 64 {
+                return Err(bad(
+                    format!("port[{i}].rx_queues"),
+                    "1..=64",
+                    p.rx_queues.to_string(),
+                ));
+            }
+            for (f, v) in [("rx_desc", p.rx_desc), ("tx_desc", p.tx_desc)] {
+                if !(64..=16384).contains(&v) {
+                    return Err(bad(format!("port[{i}].{f}"), "64..=16384", v.to_string()));
+                }
+            }
+        }
+        let mut from_seen = BTreeSet::new();
+        for (i, x) in self.xconnect.iter().enumerate() {
+            for (f, v) in [("from", &x.from), ("to", &x.to)] {
+                if !names.contains(v.as_str()) {
+                    return Err(bad(
+                        format!("xconnect[{i}].{f}"),
+                        &format!("the name of a [[port]] (one of {:?})", names),
+                        format!("{v:?}"),
+                    ));
+                }
+            }
+            if !from_seen.insert(x.from.as_str()) {
+                return Err(bad(
+                    format!("xconnect[{i}].from"),
+                    "one xconnect per ingress port",
+                    format!("{:?} again", x.from),
+                ));
+            }
+            if parse_mac(&x.dst_mac).is_none() {
+                return Err(bad(
+                    format!("xconnect[{i}].dst_mac"),
+                    "a MAC address like 02:00:00:00:00:01",
+                    format!("{:?}", x.dst_mac),
+                ));
+            }
+            if let Some(s) = &x.src_mac {
+                if parse_mac(s).is_none() {
+                    return Err(bad(
+                        format!("xconnect[{i}].src_mac"),
+                        "a MAC address like 02:00:00:00:00:01",
+                        format!("{s:?}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Index of the port named `name`.
+    pub fn port_index(&self, name: &str) -> Option<usize> {
+        self.ports.iter().position(|p| p.name == name)
+    }
+
+    /// The full EAL argument vector (program name first).
+    pub fn eal_args(&self, extra: &[String]) -> Vec<String> {
+        let mut a = vec!["srgate".to_string()];
+        let cores: Vec<String> = self.dataplane.cores.iter().map(u32::to_string).collect();
+        a.push("-l".into());
+        a.push(cores.join(","));
+        if let Some(p) = &self.eal.file_prefix {
+            a.push(format!("--file-prefix={p}"));
+        }
+        a.extend(self.eal.args.iter().cloned());
+        for p in &self.ports {
+            if let Some(d) = parse_device(&p.device) {
+                a.extend(d.eal_args());
+            }
+        }
+        a.extend(extra.iter().cloned());
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[eal]
+args = ["--no-huge", "-m", "256", "--no-pci"]
+file_prefix = "t1"
+
+[dataplane]
+cores = [0, 1]
+idle_empty_polls = 100
+idle_sleep_us = 50
+stats_interval_ms = 0
+
+[[port]]
+name = "a"
+device = "net_pcap0,rx_pcap=/tmp/in.pcap"
+
+[[port]]
+name = "b"
+device = "0000:3B:00.1"
+rx_queues = 4
+
+[[xconnect]]
+from = "a"
+to = "b"
+dst_mac = "02:00:00:00:00:02"
+"#;
+
+    fn load(s: &str) -> Result<Config, ConfigError> {
+        Config::from_str_named(s, Path::new("t.toml"))
+    }
+
+    fn err(s: &str) -> String {
+        load(s).expect_err("must be rejected").to_string()
+    }
+
+    #[test]
+    fn good_config_loads_and_builds_eal_args() {
+        let c = load(GOOD).expect("valid");
+        assert_eq!(c.ports.len(), 2);
+        assert_eq!(c.ports[1].rx_queues, 4);
+        assert_eq!(c.ports[0].rx_queues, 1);
+        let a = c.eal_args(&["--log-level=8".into()]);
+        assert_eq!(
+            a,
+            [
+                "srgate",
+                "-l",
+                "0,1",
+                "--file-prefix=t1",
+                "--no-huge",
+                "-m",
+                "256",
+                "--no-pci",
+                "--vdev",
+                "net_pcap0,rx_pcap=/tmp/in.pcap",
+                "-a",
+                "0000:3b:00.1",
+                "--log-level=8"
+            ]
+        );
+    }
+
+    #[test]
+    fn shipped_configs_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).expect("config dir") {
+            let p = e.expect("entry").path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                Config::load(&p).unwrap_or_else(|e| panic!("{e}"));
+                n += 1;
+            }
+        }
+        assert!(n >= 1);
+    }
+
+    #[test]
+    fn errors_name_file_field_and_expectation() {
+        let e = err(&GOOD.replace("rx_queues = 4", "rx_queues = 0"));
+        assert!(
+            e.contains("t.toml") && e.contains("port[1].rx_queues") && e.contains("1..=64"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("to = \"b\"", "to = \"zz\""));
+        assert!(e.contains("xconnect[0].to") && e.contains("\"zz\""), "{e}");
+        let e = err(&GOOD.replace("02:00:00:00:00:02", "02:00:00:00:00"));
+        assert!(e.contains("xconnect[0].dst_mac"), "{e}");
+        let e = err(&GOOD.replace("0000:3B:00.1", "eth0"));
+        assert!(
+            e.contains("port[1].device") && e.contains("PCI address"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("cores = [0, 1]", "cores = [0, 0]"));
+        assert!(e.contains("dataplane.cores[1]"), "{e}");
+        let e = err(&GOOD.replace("idle_sleep_us = 50", "idle_sleep_us = 0"));
+        assert!(e.contains("dataplane.idle_sleep_us"), "{e}");
+        let e = err(&GOOD.replace("name = \"b\"", "name = \"a\""));
+        assert!(e.contains("port[1].name"), "{e}");
+    }
+
+    #[test]
+    fn schema_errors_name_the_field() {
+        let e = err(&GOOD.replace("rx_queues = 4", "rx_queue = 4"));
+        assert!(e.contains("t.toml") && e.contains("rx_queue"), "{e}");
+        let e = err(&GOOD.replace("rx_queues = 4", "rx_queues = \"four\""));
+        assert!(e.contains("rx_queues"), "{e}");
+        let e = err(&GOOD.replace("rx_queues = 4", "rx_queues = 70000"));
+        assert!(e.contains("rx_queues"), "{e}");
+        let e = err("[[port]]\nname = \"a\"\n");
+        assert!(e.contains("device"), "{e}");
+    }
+
+    #[test]
+    fn mac_and_device_parsing() {
+        assert_eq!(parse_mac("02:00:00:00:00:0a"), Some([2, 0, 0, 0, 0, 10]));
+        assert_eq!(parse_mac("02-00-00-00-00-0A"), Some([2, 0, 0, 0, 0, 10]));
+        for bad in [
+            "",
+            "02:00:00:00:00",
+            "02:00:00:00:00:00:00",
+            "0g:00:00:00:00:00",
+            "2:0:0:0:0:0",
+        ] {
+            assert_eq!(parse_mac(bad), None, "{bad}");
+        }
+        assert_eq!(
+            parse_device("3b:00.0"),
+            Some(Device::Pci {
+                address: "0000:3b:00.0".into()
+            })
+        );
+        assert_eq!(
+            parse_device("net_tap0,iface=x").map(|d| d.name().to_string()),
+            Some("net_tap0".into())
+        );
+        for bad in ["", "net_", "tap0", "3b:00.8", "0000:3b:00", "net_a b"] {
+            assert_eq!(parse_device(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! `srgate`: the segment-routing gateway's command line.
+//!
+//! - `srgate run --config FILE [-- EAL args]`: run the data plane;
+//! - `srgate demo`: run the main job on an embedded default (virtual devices, generated
+//!   traffic, no etcd, no NIC, no hugepages);
+//! - `srgate check-config FILE`: validate a configuration file;
+//! - `srgate version`: build and DPDK versions.
+#![deny(unsafe_code)]
+
+mod config;
+mod demo;
+mod run;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::run::RunOptions;
+
+#[derive(Parser, Debug)]
+#[command(name = "srgate", version, about = "DPDK segment-routing gateway")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Stop after this many seconds.
+    #[arg(long, value_parser = parse_secs)]
+    duration: Option<Duration>,
+    /// Stop once no packet has arrived for this many milliseconds (for finite inputs such
+    /// as a pcap file).
+    #[arg(long, value_name = "MS", value_parser = parse_ms)]
+    exit_idle_ms: Option<Duration>,
+    /// Write the final counters as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    stats_json: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run the data plane from a configuration file.
+    Run {
+        /// The configuration file (see config/).
+        #[arg(long, short)]
+        config: PathBuf,
+        #[command(flatten)]
+        args: RunArgs,
+        /// Extra EAL arguments, after `--`.
+        #[arg(last = true)]
+        eal: Vec<String>,
+    },
+    /// Run the main job on the embedded default configuration and generated traffic.
+    Demo {
+        #[command(flatten)]
+        args: RunArgs,
+        /// Where to write the generated traffic (default: a temporary directory).
+        #[arg(long)]
+        workdir: Option<PathBuf>,
+    },
+    /// Validate a configuration file and print what it sets up.
+    CheckConfig {
+        /// The configuration file.
+        file: PathBuf,
+    },
+    /// Print srgate's version and the DPDK version it runs on.
+    Version,
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("expected seconds (e.g. 5 or 0.5), got {s:?}"))?;
+    if !(0.0..=31_536_000.0).contains(&v) {
+        return Err(format!("expected 0..=31536000 seconds, got {s}"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn parse_ms(s: &str) -> Result<Duration, String> {
+    let v: u64 = s
+        .parse()
+        .map_err(|_| format!("expected milliseconds (an integer), got {s:?}"))?;
+    Ok(Duration::from_millis(v))
+}
+
+fn options(a: RunArgs, eal: Vec<String>) -> RunOptions {
+    RunOptions {
+        duration: a.duration,
+        exit_idle: a.exit_idle_ms,
+        stats_json: a.stats_json,
+        eal_extra: eal,
+    }
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SRGATE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Version => {
+            println!(
+                "srgate {} ({}, {})",
+                env!("CARGO_PKG_VERSION"),
+                env!("SRGATE_GIT_DESCRIBE"),
+                env!("SRGATE_BUILD_PROFILE")
+            );
+            println!("built against DPDK {}", dpdk_sys::BUILD_DPDK_VERSION);
+            println!("running on {}", dpdk_sys::eal::version());
+        }
+        Cmd::CheckConfig { file } => {
+            let cfg = Config::load(&file)?;
+            println!("{}: ok", file.display());
+            for p in &cfg.ports {
+                println!(
+                    "  port {:<12} {} ({} rx queues)",
+                    p.name, p.device, p.rx_queues
+                );
+            }
+            for x in &cfg.xconnect {
+                println!("  xconnect {} -> {} dst {}", x.from, x.to, x.dst_mac);
+            }
+            println!("  EAL: {}", cfg.eal_args(&[]).join(" "));
+        }
+        Cmd::Run { config, args, eal } => {
+            let cfg = Config::load(&config)?;
+            let report = run::run(&cfg, &options(args, eal))?;
+            run::print_report(&report);
+        }
+        Cmd::Demo { args, workdir } => {
+            let dir = match workdir {
+                Some(d) => d,
+                None => std::env::temp_dir().join(format!("srgate-demo-{}", std::process::id())),
+            };
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let cfg = demo::prepare(&dir)?;
+            let mut opts = options(args, Vec::new());
+            if opts.duration.is_none() {
+                opts.duration = Some(Duration::from_secs(5));
+            }
+            println!(
+                "srgate demo: {} ports, traffic from {}, running {:?}",
+                cfg.ports.len(),
+                dir.display(),
+                opts.duration.unwrap_or_default()
+            );
+            let report = run::run(&cfg, &opts)?;
+            run::print_report(&report);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,417 @@
+//! `srgate run`: EAL, mempool, ports, workers on lcores, live rate line, final counters.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use dpdk_sys::eal::Eal;
+use dpdk_sys::lcore;
+use dpdk_sys::mempool::PktMempool;
+use dpdk_sys::port::{self, Port, PortStats};
+use fwd_core::counters::{CounterSnapshot, WorkerCounters};
+use fwd_core::pipeline::{Pipeline, XConnect};
+use fwd_core::worker::{self, IdlePolicy, LcoreWork, RxWork};
+use serde::Serialize;
+
+use crate::config::{parse_device, parse_mac, Config};
+
+/// Options of one run beyond the config file.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Stop once no packet has been received for this long.
+    pub exit_idle: Option<Duration>,
+    /// Write the final counters as JSON here.
+    pub stats_json: Option<PathBuf>,
+    /// EAL arguments appended after the config's.
+    pub eal_extra: Vec<String>,
+}
+
+/// Final counters of one worker.
+#[derive(Debug, Serialize)]
+pub struct WorkerReport {
+    /// Lcore that ran it.
+    pub lcore: u32,
+    /// Port name.
+    pub port: String,
+    /// RX queue.
+    pub queue: u16,
+    /// Its counters.
+    pub counters: CounterSnapshot,
+}
+
+/// Final counters of one port (from the driver).
+#[derive(Debug, Serialize)]
+pub struct PortReport {
+    /// Config name.
+    pub name: String,
+    /// DPDK port id.
+    pub id: u16,
+    /// Packets received.
+    pub ipackets: u64,
+    /// Packets sent.
+    pub opackets: u64,
+    /// Missed (RX ring full).
+    pub imissed: u64,
+    /// RX errors.
+    pub ierrors: u64,
+    /// TX errors.
+    pub oerrors: u64,
+    /// RX without mbuf.
+    pub rx_nombuf: u64,
+}
+
+/// What a run reports at the end.
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    /// DPDK version EAL ran on.
+    pub dpdk_version: String,
+    /// Seconds the workers ran.
+    pub seconds: f64,
+    /// Totals over all workers.
+    pub total: CounterSnapshot,
+    /// Per worker.
+    pub workers: Vec<WorkerReport>,
+    /// Per port.
+    pub ports: Vec<PortReport>,
+}
+
+struct Task {
+    port_index: usize,
+    queue: u16,
+}
+
+/// Runs the data plane described by `cfg` until SIGINT/SIGTERM, the duration, or idleness.
+pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal while stopping exits at once.
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))
+            .context("installing signal handler")?;
+        signal_hook::flag::register(sig, Arc::clone(&stop)).context("installing signal handler")?;
+    }
+
+    let args = cfg.eal_args(&opts.eal_extra);
+    tracing::info!(?args, "initialising EAL");
+    let eal = Eal::init(&args).context("EAL init (check the [eal] args and port devices)")?;
+    let lcores: Vec<u32> = std::iter::once(lcore::main_lcore())
+        .chain(lcore::worker_lcores())
+        .collect();
+
+    let pool = Arc::new(
+        PktMempool::create(
+            "srgate_rx",
+            cfg.mempool.mbufs,
+            cfg.mempool.cache,
+            cfg.mempool.data_room,
+            eal.socket_id(),
+        )
+        .context("creating the mbuf pool (with --no-huge, keep mempool.mbufs within -m)")?,
+    );
+
+    let tasks: Vec<Task> = cfg
+        .ports
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            (0..p.rx_queues).map(move |q| Task {
+                port_index: i,
+                queue: q,
+            })
+        })
+        .collect();
+    let used = lcores.len().min(tasks.len());
+    if used == 0 {
+        bail!("no RX queue to poll");
+    }
+
+    let mut ports = Vec::with_capacity(cfg.ports.len());
+    for p in &cfg.ports {
+        let dev = parse_device(&p.device).context("validated device")?;
+        let id = port::id_by_name(dev.name()).with_context(|| {
+            format!("port {:?}: device {:?} did not appear", p.name, dev.name())
+        })?;
+        let pc = dpdk_sys::port::PortConfig {
+            rx_queues: p.rx_queues,
+            tx_queues: used as u16,
+            rx_desc: p.rx_desc,
+            tx_desc: p.tx_desc,
+            promiscuous: p.promiscuous,
+        };
+        let mut port = Port::configure(id, &pc, Arc::clone(&pool))
+            .with_context(|| format!("configuring port {:?}", p.name))?;
+        port.start()
+            .with_context(|| format!("starting port {:?}", p.name))?;
+        tracing::info!(
+            port = %p.name, id, device = port.name(), rss = port.rss_hf() != 0,
+            mac = %fmt_mac(&port.mac()), "port up"
+        );
+        ports.push(port);
+    }
+
+    let mut pipeline = Pipeline::new();
+    for x in &cfg.xconnect {
+        let from = cfg.port_index(&x.from).context("validated port")?;
+        let to = cfg.port_index(&x.to).context("validated port")?;
+        let src_mac = match &x.src_mac {
+            Some(s) => parse_mac(s).context("validated mac")?,
+            None => ports[to].mac(),
+        };
+        pipeline.set_xconnect(
+            ports[from].id(),
+            XConnect {
+                out_port: ports[to].id(),
+                dst_mac: parse_mac(&x.dst_mac).context("validated mac")?,
+                src_mac,
+            },
+        )?;
+    }
+
+    let counters: Vec<WorkerCounters> = tasks.iter().map(|_| WorkerCounters::default()).collect();
+    let idle = IdlePolicy {
+        empty_polls: cfg.dataplane.idle_empty_polls,
+        sleep_us: cfg.dataplane.idle_sleep_us,
+    };
+
+    // Build every lcore's work before launching anything.
+    let mut works: Vec<LcoreWork<'_, '_>> = Vec::with_capacity(used);
+    let mut task_lcore = vec![0u32; tasks.len()];
+    for slot in 0..used {
+        let mut rx = Vec::new();
+        for (i, t) in tasks.iter().enumerate().filter(|(i, _)| i % used == slot) {
+            rx.push(RxWork {
+                rx: ports[t.port_index].rx_queue(t.queue)?,
+                counters: &counters[i],
+            });
+            task_lcore[i] = lcores[slot];
+        }
+        let mut tx: Vec<Option<_>> = (0..fwd_core::pipeline::MAX_PORTS).map(|_| None).collect();
+        for p in &ports {
+            tx[p.id() as usize] = Some(p.tx_queue(slot as u16)?);
+        }
+        works.push(LcoreWork {
+            rx,
+            tx,
+            pipeline: pipeline.clone(),
+            idle,
+        });
+    }
+
+    tracing::info!(
+        workers = tasks.len(),
+        lcores = used,
+        "data plane running (SIGINT or SIGTERM stops it)"
+    );
+    let started = Instant::now();
+    let interval = Duration::from_millis(cfg.dataplane.stats_interval_ms);
+    let (_, codes) = lcore::scope(|s| -> Result<()> {
+        let mut works = works.into_iter();
+        let main_work = works.next().context("at least one lcore")?;
+        for (slot, w) in works.enumerate() {
+            let lc = lcores[slot + 1];
+            let stop = &stop;
+            s.launch(lc, move || worker::run(w, stop))?;
+        }
+        std::thread::scope(|ts| {
+            let (worker_cores, counters, stop) = (&cfg.dataplane.cores, &counters, &stop);
+            ts.spawn(move || {
+                pin_off(worker_cores);
+                monitor(counters, stop, started, interval, opts)
+            });
+            worker::run(main_work, &stop);
+        });
+        Ok(())
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    for (lc, rc) in codes {
+        if rc != 0 {
+            tracing::warn!(lcore = lc, rc, "worker lcore returned an error");
+        }
+    }
+
+    let mut port_reports = Vec::new();
+    for (p, pc) in ports.iter().zip(&cfg.ports) {
+        let s = p.stats().unwrap_or(PortStats::default());
+        port_reports.push(PortReport {
+            name: pc.name.clone(),
+            id: p.id(),
+            ipackets: s.ipackets,
+            opackets: s.opackets,
+            imissed: s.imissed,
+            ierrors: s.ierrors,
+            oerrors: s.oerrors,
+            rx_nombuf: s.rx_nombuf,
+        });
+    }
+    let mut total = CounterSnapshot::default();
+    let mut workers = Vec::new();
+    for (i, t) in tasks.iter().enumerate() {
+        let snap = counters[i].snapshot();
+        total.accumulate(&snap);
+        workers.push(WorkerReport {
+            lcore: task_lcore[i],
+            port: cfg.ports[t.port_index].name.clone(),
+            queue: t.queue,
+            counters: snap,
+        });
+    }
+    // Stop and close the ports (pcap output is flushed on close), then the pool, then EAL.
+    drop(ports);
+    drop(pool);
+    let report = RunReport {
+        dpdk_version: dpdk_sys::eal::version(),
+        seconds,
+        total,
+        workers,
+        ports: port_reports,
+    };
+    if let Some(path) = &opts.stats_json {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    drop(eal);
+    Ok(report)
+}
+
+fn sum(counters: &[WorkerCounters]) -> (u64, u64, u64) {
+    let mut rx = 0;
+    let mut tx = 0;
+    let mut dr = 0;
+    for c in counters {
+        rx += c.rx_packets.get();
+        tx += c.tx_packets.get();
+        dr += c.drops.iter().map(|d| d.get()).sum::<u64>();
+    }
+    (rx, tx, dr)
+}
+
+/// Moves the calling (non-EAL) thread to a core no worker polls on, if there is one, so the
+/// monitor never steals cycles from a worker.
+fn pin_off(worker_cores: &[u32]) {
+    let free = core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| !worker_cores.contains(&(c.id as u32)));
+    if let Some(core) = free {
+        core_affinity::set_for_current(core);
+    }
+}
+
+/// Prints the live rate line and enforces duration / idle exit.
+fn monitor(
+    counters: &[WorkerCounters],
+    stop: &AtomicBool,
+    started: Instant,
+    interval: Duration,
+    opts: &RunOptions,
+) {
+    let tick = Duration::from_millis(20);
+    let mut last_print = Instant::now();
+    let mut last = (0u64, 0u64, 0u64);
+    let mut last_rx_change = Instant::now();
+    let mut last_rx = 0;
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(tick);
+        let now = Instant::now();
+        let cur = sum(counters);
+        if cur.0 != last_rx {
+            last_rx = cur.0;
+            last_rx_change = now;
+        }
+        if let Some(d) = opts.duration {
+            if now - started >= d {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+        if let Some(idle) = opts.exit_idle {
+            if now - last_rx_change >= idle {
+                tracing::info!("no packet for {:?}: stopping", idle);
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+        if !interval.is_zero() && now - last_print >= interval {
+            let dt = (now - last_print).as_secs_f64();
+            println!(
+                "[{:7.1}s] rx {:8.3} Mpps  tx {:8.3} Mpps  drop {:8.3} Mpps | total rx {} tx {} drop {}",
+                (now - started).as_secs_f64(),
+                (cur.0 - last.0) as f64 / dt / 1e6,
+                (cur.1 - last.1) as f64 / dt / 1e6,
+                (cur.2 - last.2) as f64 / dt / 1e6,
+                cur.0,
+                cur.1,
+                cur.2
+            );
+            last = cur;
+            last_print = now;
+        }
+    }
+}
+
+/// `aa:bb:cc:dd:ee:ff`.
+pub fn fmt_mac(m: &[u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Prints the final counters for an operator.
+pub fn print_report(r: &RunReport) {
+    let t = &r.total;
+    println!(
+        "== srgate final counters ({:.2} s, {}) ==",
+        r.seconds, r.dpdk_version
+    );
+    println!(
+        "rx {} pkts {} bytes | tx {} pkts {} bytes | dropped {}",
+        t.rx_packets,
+        t.rx_bytes,
+        t.tx_packets,
+        t.tx_bytes,
+        t.total_drops()
+    );
+    if r.seconds > 0.0 {
+        println!(
+            "average rx {:.3} Mpps, tx {:.3} Mpps; longest loop {} cycles",
+            t.rx_packets as f64 / r.seconds / 1e6,
+            t.tx_packets as f64 / r.seconds / 1e6,
+            t.max_loop_cycles
+        );
+    }
+    println!("forwarded by handler:");
+    for (k, v) in &t.handled {
+        println!("  {k:<24} {v}");
+    }
+    println!("drops by reason:");
+    for reason in fwd_core::drop::DropReason::ALL {
+        let v = t.drops.get(reason.name()).copied().unwrap_or(0);
+        if v > 0 {
+            println!(
+                "  {:<24} {:>12}  {}",
+                reason.name(),
+                v,
+                reason.description()
+            );
+        }
+    }
+    for w in &r.workers {
+        println!(
+            "worker lcore {} {}/q{}: rx {} tx {} drop {}",
+            w.lcore,
+            w.port,
+            w.queue,
+            w.counters.rx_packets,
+            w.counters.tx_packets,
+            w.counters.total_drops()
+        );
+    }
+    for p in &r.ports {
+        println!(
+            "port {} ({}): ipackets {} opackets {} imissed {} ierrors {} oerrors {} rx_nombuf {}",
+            p.name, p.id, p.ipackets, p.opackets, p.imissed, p.ierrors, p.oerrors, p.rx_nombuf
+        );
+    }
+}
