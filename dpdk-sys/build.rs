@@ -21,7 +21,10 @@ fn fail(msg: &str) -> ! {
 }
 
 fn pkg_config(args: &[&str]) -> String {
-    let out = Command::new("pkg-config").args(args).arg("libdpdk").output();
+    let out = Command::new("pkg-config")
+        .args(args)
+        .arg("libdpdk")
+        .output();
     match out {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
         Ok(_) => fail(
@@ -71,7 +74,8 @@ fn main() {
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
 
     // bindgen panics when it cannot load libclang; turn that into one clear line.
-    let generated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || builder.generate()));
+    let generated =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || builder.generate()));
     let bindings = match generated {
         Ok(Ok(b)) => b,
         Ok(Err(e)) => fail(&format!("bindgen could not read the DPDK headers: {e}")),

@@ -135,7 +135,7 @@ pub struct PortConfig {
     /// A DPDK virtual device string (`net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap`,
     /// `net_tap0,iface=srg0`, ...) or a PCI address (`0000:3b:00.0`).
     pub device: String,
-    /// RX queues, one worker each.
+    /// RX queues, one worker each; 0 makes a TX-only port that no worker polls.
     #[serde(default = "one")]
     pub rx_queues: u16,
     /// RX descriptors per queue.
@@ -390,10 +390,10 @@ impl Config {
                     dev.name().to_string(),
                 ));
             }
-            if p.rx_queues == 0 || p.rx_queues > 64 {
+            if p.rx_queues > 64 {
                 return Err(bad(
                     format!("port[{i}].rx_queues"),
-                    "1..=64",
+                    "0..=64 (0: TX only)",
                     p.rx_queues.to_string(),
                 ));
             }
@@ -547,9 +547,9 @@ dst_mac = "02:00:00:00:00:02"
 
     #[test]
     fn errors_name_file_field_and_expectation() {
-        let e = err(&GOOD.replace("rx_queues = 4", "rx_queues = 0"));
+        let e = err(&GOOD.replace("rx_queues = 4", "rx_queues = 65"));
         assert!(
-            e.contains("t.toml") && e.contains("port[1].rx_queues") && e.contains("1..=64"),
+            e.contains("t.toml") && e.contains("port[1].rx_queues") && e.contains("0..=64"),
             "{e}"
         );
         let e = err(&GOOD.replace("to = \"b\"", "to = \"zz\""));

@@ -171,15 +171,17 @@ pub fn demo_frames() -> Vec<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fwd_core::pipeline::{Action, Pipeline, XConnect};
+    use fwd_core::adjacency::Adjacency;
+    use fwd_core::buf::VecBuf;
+    use fwd_core::pipeline::{Action, Pipeline};
 
     #[test]
     fn demo_mix_forwards_valid_and_drops_malformed() {
         let mut p = Pipeline::new();
         p.set_xconnect(
             0,
-            XConnect {
-                out_port: 1,
+            Adjacency {
+                port: 1,
                 dst_mac: [2; 6],
                 src_mac: [3; 6],
             },
@@ -187,8 +189,8 @@ mod tests {
         .expect("valid");
         let mut fwd = 0;
         let mut drops = Vec::new();
-        for mut f in demo_frames() {
-            match p.process(0, &mut f) {
+        for f in demo_frames() {
+            match p.process(0, &mut VecBuf::new(&f)) {
                 Action::Forward { .. } => fwd += 1,
                 Action::Drop(r) => drops.push(r.name()),
             }

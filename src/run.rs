@@ -10,8 +10,10 @@ use dpdk_sys::eal::Eal;
 use dpdk_sys::lcore;
 use dpdk_sys::mempool::PktMempool;
 use dpdk_sys::port::{self, Port, PortStats};
+use fwd_core::adjacency::Adjacency;
 use fwd_core::counters::{CounterSnapshot, WorkerCounters};
-use fwd_core::pipeline::{Pipeline, XConnect};
+use fwd_core::pipeline::Pipeline;
+use fwd_core::rcu::Publisher;
 use fwd_core::worker::{self, IdlePolicy, LcoreWork, RxWork};
 use serde::Serialize;
 
@@ -162,14 +164,15 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
         };
         pipeline.set_xconnect(
             ports[from].id(),
-            XConnect {
-                out_port: ports[to].id(),
+            Adjacency {
+                port: ports[to].id(),
                 dst_mac: parse_mac(&x.dst_mac).context("validated mac")?,
                 src_mac,
             },
         )?;
     }
 
+    let tables = Publisher::new(pipeline);
     let counters: Vec<WorkerCounters> = tasks.iter().map(|_| WorkerCounters::default()).collect();
     let idle = IdlePolicy {
         empty_polls: cfg.dataplane.idle_empty_polls,
@@ -179,14 +182,14 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
     // Build every lcore's work before launching anything.
     let mut works: Vec<LcoreWork<'_, '_>> = Vec::with_capacity(used);
     let mut task_lcore = vec![0u32; tasks.len()];
-    for slot in 0..used {
+    for (slot, &lcore_id) in lcores.iter().enumerate().take(used) {
         let mut rx = Vec::new();
         for (i, t) in tasks.iter().enumerate().filter(|(i, _)| i % used == slot) {
             rx.push(RxWork {
                 rx: ports[t.port_index].rx_queue(t.queue)?,
                 counters: &counters[i],
             });
-            task_lcore[i] = lcores[slot];
+            task_lcore[i] = lcore_id;
         }
         let mut tx: Vec<Option<_>> = (0..fwd_core::pipeline::MAX_PORTS).map(|_| None).collect();
         for p in &ports {
@@ -195,7 +198,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
         works.push(LcoreWork {
             rx,
             tx,
-            pipeline: pipeline.clone(),
+            pipeline: tables.reader(),
             idle,
         });
     }
@@ -221,7 +224,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
                 pin_off(worker_cores);
                 monitor(counters, stop, started, interval, opts)
             });
-            worker::run(main_work, &stop);
+            worker::run(main_work, stop);
         });
         Ok(())
     });

@@ -31,6 +31,7 @@ device = "net_pcap0,rx_pcap={}"
 [[port]]
 name = "out"
 device = "net_pcap1,tx_pcap={}"
+rx_queues = 0
 
 [[xconnect]]
 from = "in"
@@ -41,18 +42,44 @@ dst_mac = "02:00:00:00:00:aa"
             output.display()
         ),
     );
-    let (_, json) = run_srgate(&cfg, &["--exit-idle-ms", "700", "--duration", "30", "--", "--file-prefix=malformed"]);
+    let (_, json) = run_srgate(
+        &cfg,
+        &[
+            "--exit-idle-ms",
+            "700",
+            "--duration",
+            "30",
+            "--",
+            "--file-prefix=malformed",
+        ],
+    );
     // One valid frame follows each malformed one.
     assert_eq!(total(&json, "rx_packets"), 2 * n_bad, "{json}");
     assert_eq!(total(&json, "tx_packets"), n_bad, "{json}");
     for (reason, n) in &expected {
         assert_eq!(drops(&json, reason), *n, "drop reason {reason}: {json}");
     }
-    let all_drops: u64 = json["total"]["drops"].as_object().expect("drops").values().map(|v| v.as_u64().unwrap_or(0)).sum();
+    let all_drops: u64 = json["total"]["drops"]
+        .as_object()
+        .expect("drops")
+        .values()
+        .map(|v| v.as_u64().unwrap_or(0))
+        .sum();
     assert_eq!(all_drops, n_bad, "no other drops");
 
-    let out = tshark(&output, &["udp.payload", "eth.dst"], &["-d", "udp.port==7777,data"]);
+    let out = tshark(
+        &output,
+        &["udp.payload", "eth.dst"],
+        &["-d", "udp.port==7777,data"],
+    );
     assert_eq!(out.len() as u64, n_bad);
-    let seqs: Vec<u32> = out.iter().map(|r| seq_of_payload(&r[0]).expect("only valid test frames")).collect();
-    assert_eq!(seqs, (0..n_bad as u32).collect::<Vec<_>>(), "exactly the valid frames, in order");
+    let seqs: Vec<u32> = out
+        .iter()
+        .map(|r| seq_of_payload(&r[0]).expect("only valid test frames"))
+        .collect();
+    assert_eq!(
+        seqs,
+        (0..n_bad as u32).collect::<Vec<_>>(),
+        "exactly the valid frames, in order"
+    );
 }

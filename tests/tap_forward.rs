@@ -92,28 +92,52 @@ dst_mac = "02:00:00:00:02:03"
         .arg(&captured)
         .output()
         .expect("run scapy");
-    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let status = child.wait().expect("wait srgate");
-    assert!(py.status.success(), "scapy side failed: {}", String::from_utf8_lossy(&py.stderr));
-    assert!(kill.map(|s| s.success()).unwrap_or(false), "SIGTERM delivered");
-    assert!(status.success(), "srgate exits cleanly on SIGTERM: {status}");
+    assert!(
+        py.status.success(),
+        "scapy side failed: {}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    assert!(
+        kill.map(|s| s.success()).unwrap_or(false),
+        "SIGTERM delivered"
+    );
+    assert!(
+        status.success(),
+        "srgate exits cleanly on SIGTERM: {status}"
+    );
 
     let rows = tshark(
         &captured,
         &["udp.payload", "eth.dst", "eth.src", "ip.ttl", "ipv6.hlim"],
         &["-Y", "udp.dstport == 7777", "-d", "udp.port==7777,data"],
     );
-    let mut seqs: Vec<u32> = rows.iter().map(|r| seq_of_payload(&r[0]).expect("test payload")).collect();
+    let mut seqs: Vec<u32> = rows
+        .iter()
+        .map(|r| seq_of_payload(&r[0]).expect("test payload"))
+        .collect();
     seqs.sort_unstable();
     seqs.dedup();
-    assert_eq!(seqs, (0..N).collect::<Vec<_>>(), "every frame the kernel sent came back through srgate");
+    assert_eq!(
+        seqs,
+        (0..N).collect::<Vec<_>>(),
+        "every frame the kernel sent came back through srgate"
+    );
     for r in &rows {
         assert_eq!(r[1], DST, "destination MAC rewritten");
         assert_eq!(r[2], SRC, "source MAC rewritten");
-        assert!(r[3] == "63" || r[4] == "63", "TTL / hop limit decremented: {r:?}");
+        assert!(
+            r[3] == "63" || r[4] == "63",
+            "TTL / hop limit decremented: {r:?}"
+        );
     }
 
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).expect("stats written on SIGTERM")).expect("json");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&stats).expect("stats written on SIGTERM"))
+            .expect("json");
     assert!(total(&json, "rx_packets") >= u64::from(N), "{json}");
     assert!(total(&json, "tx_packets") >= u64::from(N), "{json}");
 }

@@ -54,10 +54,7 @@ pub struct Scope<'scope, 'env: 'scope> {
 unsafe extern "C" fn trampoline(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the Box<Job> leaked by `Scope::launch`, handed to exactly one lcore.
     let job: Box<Job<'static>> = unsafe { Box::from_raw(arg.cast::<Job<'static>>()) };
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
-        Ok(rc) => rc,
-        Err(_) => -1,
-    }
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or(-1)
 }
 
 impl<'scope> Scope<'scope, '_> {

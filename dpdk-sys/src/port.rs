@@ -17,7 +17,7 @@ use crate::mempool::PktMempool;
 /// How to configure a port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortConfig {
-    /// RX queues (one worker each). At most 64.
+    /// RX queues (one worker each). At most 64; 0 makes a TX-only port. 0 makes a TX-only port.
     pub rx_queues: u16,
     /// TX queues (one per lcore that may send on this port). At most 64.
     pub tx_queues: u16,
@@ -137,10 +137,10 @@ impl Port {
     /// TCP and UDP as far as the device supports it when there are several) and
     /// `cfg.tx_queues` TX queues. The port is not started.
     pub fn configure(id: u16, cfg: &PortConfig, pool: Arc<PktMempool>) -> Result<Port> {
-        if cfg.rx_queues == 0 || cfg.rx_queues > 64 || cfg.tx_queues == 0 || cfg.tx_queues > 64 {
+        if cfg.rx_queues > 64 || cfg.tx_queues == 0 || cfg.tx_queues > 64 {
             return Err(Error::Port {
                 port: id,
-                op: "configure (queue count must be 1..=64)",
+                op: "configure (RX queues must be 0..=64, TX queues 1..=64)",
                 errno: Errno(22),
             });
         }

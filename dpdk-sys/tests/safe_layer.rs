@@ -15,18 +15,35 @@ use dpdk_sys::port::{self, Port, PortConfig};
 #[test]
 fn eal_mempool_mbuf_port_and_lcores() {
     let eal = Eal::init([
-        "safe_layer", "-l", "0,1", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-        "--no-telemetry", "--iova-mode=va", "--file-prefix=dpdksys-test",
-        "--vdev=net_ring0", "--log-level=lib.eal:warning",
+        "safe_layer",
+        "-l",
+        "0,1",
+        "--no-huge",
+        "-m",
+        "256",
+        "--no-pci",
+        "--no-shconf",
+        "--no-telemetry",
+        "--iova-mode=va",
+        "--file-prefix=dpdksys-test",
+        "--vdev=net_ring0",
+        "--log-level=lib.eal:warning",
     ])
     .expect("EAL init");
-    assert!(matches!(Eal::init(["again"]), Err(Error::EalAlreadyInitialised)));
+    assert!(matches!(
+        Eal::init(["again"]),
+        Err(Error::EalAlreadyInitialised)
+    ));
     assert!(Eal::version().starts_with("DPDK "), "{}", Eal::version());
     assert!(dpdk_sys::cycles::tsc_hz() > 0);
 
     // Mempool and mbuf data operations.
-    let pool = Arc::new(PktMempool::create("t_pool", 1023, 32, 2176, eal.socket_id()).expect("pool"));
-    assert!(PktMempool::create("t_pool", 1023, 32, 2176, -1).is_err(), "duplicate pool name");
+    let pool =
+        Arc::new(PktMempool::create("t_pool", 1023, 32, 2176, eal.socket_id()).expect("pool"));
+    assert!(
+        PktMempool::create("t_pool", 1023, 32, 2176, -1).is_err(),
+        "duplicate pool name"
+    );
     let mut m = pool.alloc().expect("mbuf");
     assert_eq!(m.data_len(), 0);
     assert!(m.set_data(b"hello world"));
@@ -46,16 +63,31 @@ fn eal_mempool_mbuf_port_and_lcores() {
 
     // Port over net_ring: TX feeds RX.
     assert_eq!(port::count(), 1);
-    assert!(matches!(port::id_by_name("net_nope9"), Err(Error::PortNotFound(_))));
+    assert!(matches!(
+        port::id_by_name("net_nope9"),
+        Err(Error::PortNotFound(_))
+    ));
     let id = port::id_by_name("net_ring0").expect("port");
-    let bad = PortConfig { rx_queues: 0, ..PortConfig::default() };
+    let bad = PortConfig {
+        tx_queues: 0,
+        ..PortConfig::default()
+    };
     assert!(Port::configure(id, &bad, Arc::clone(&pool)).is_err());
-    let cfg = PortConfig { rx_queues: 1, tx_queues: 2, rx_desc: 256, tx_desc: 256, promiscuous: false };
+    let cfg = PortConfig {
+        rx_queues: 1,
+        tx_queues: 2,
+        rx_desc: 256,
+        tx_desc: 256,
+        promiscuous: false,
+    };
     let mut p = Port::configure(id, &cfg, Arc::clone(&pool)).expect("configure");
     p.start().expect("start");
     assert_eq!(p.name(), "net_ring0");
     let mut txq = p.tx_queue(0).expect("txq 0");
-    assert!(matches!(p.tx_queue(0), Err(Error::QueueUnavailable { .. })), "a queue is handed out once");
+    assert!(
+        matches!(p.tx_queue(0), Err(Error::QueueUnavailable { .. })),
+        "a queue is handed out once"
+    );
     assert!(p.tx_queue(2).is_err(), "out of range");
     let mut rxq = p.rx_queue(0).expect("rxq");
 
@@ -70,7 +102,11 @@ fn eal_mempool_mbuf_port_and_lcores() {
     let mut got = PktBurst::new();
     assert_eq!(rxq.rx_burst(&mut got, 32), 10);
     for (i, m) in got.as_mut_slice().iter().enumerate() {
-        assert_eq!(m.data(), &[i as u8; 60][..], "packet {i} round-trips intact and in order");
+        assert_eq!(
+            m.data(),
+            &[i as u8; 60][..],
+            "packet {i} round-trips intact and in order"
+        );
     }
     let drained: Vec<usize> = got.drain().map(|m| m.data_len()).collect();
     assert_eq!(drained, vec![60; 10]);
@@ -102,7 +138,10 @@ fn eal_mempool_mbuf_port_and_lcores() {
             7
         })
         .expect("launch");
-        assert!(s.launch(0, || 0).is_err(), "the main lcore cannot be launched on");
+        assert!(
+            s.launch(0, || 0).is_err(),
+            "the main lcore cannot be launched on"
+        );
         hits.fetch_add(1, Ordering::SeqCst);
     });
     assert_eq!(hits.load(Ordering::SeqCst), 42);

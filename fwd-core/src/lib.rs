@@ -3,8 +3,11 @@
 //! The crate is split the way DPDK's l3fwd and VPP split a forwarder:
 //! - [`wire`]: typed zero-copy views over header bytes (smoltcp style), one file per header;
 //! - [`packet`]: the parser that walks a frame once into compact [`packet::PacketMeta`];
+//! - [`adjacency`]: egress port + Ethernet rewrite, the result of every lookup;
+//! - [`buf`]: the packet-buffer trait handlers work on (DPDK mbufs, or plain vectors in tests);
 //! - [`drop`]: the reasons a packet can be dropped, one counter each;
 //! - [`pipeline`]: per-protocol handlers that turn a parsed packet into an [`pipeline::Action`];
+//! - [`rcu`]: RCU-style publication of table snapshots (workers read, the control side swaps);
 //! - [`counters`]: single-writer per-worker counters readable from other threads;
 //! - [`worker`]: the poll-mode burst loop over DPDK queues (the only part that needs EAL).
 //!
@@ -12,9 +15,12 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod adjacency;
+pub mod buf;
 pub mod counters;
 pub mod drop;
 pub mod packet;
 pub mod pipeline;
+pub mod rcu;
 pub mod wire;
 pub mod worker;

@@ -15,6 +15,7 @@ use dpdk_sys::port::{RxQueue, TxQueue};
 use crate::counters::WorkerCounters;
 use crate::drop::DropReason;
 use crate::pipeline::{Action, Pipeline, MAX_PORTS};
+use crate::rcu::Reader;
 
 /// Packets asked of an RX queue per poll (DPDK's customary 32).
 pub const RX_BURST: usize = 32;
@@ -42,8 +43,8 @@ pub struct LcoreWork<'p, 'c> {
     pub rx: Vec<RxWork<'p, 'c>>,
     /// This lcore's TX queue on each port, indexed by port id.
     pub tx: Vec<Option<TxQueue<'p>>>,
-    /// The forwarding logic.
-    pub pipeline: Pipeline,
+    /// The forwarding state, RCU-published by the control side.
+    pub pipeline: Reader<Pipeline>,
     /// Idle back-off.
     pub idle: IdlePolicy,
 }
@@ -61,6 +62,8 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
         let mut got_any = false;
         for w in work.rx.iter_mut() {
             let start = rdtsc();
+            // Quiescent point: let go of the previous snapshot, take the newest.
+            let pipeline = work.pipeline.load();
             let c = w.counters;
             c.loops.add(1);
             let n = w.rx.rx_burst(&mut rx_burst, RX_BURST);
@@ -75,7 +78,7 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
             for (m, act) in rx_burst.as_mut_slice().iter_mut().zip(actions.iter_mut()) {
                 bytes += m.pkt_len() as u64;
                 *act = if m.segments() == 1 {
-                    work.pipeline.process(in_port, m.data_mut())
+                    pipeline.process(in_port, m)
                 } else {
                     // Multi-segment frames only arrive with scatter RX, which srgate does
                     // not enable; parse the first segment's view anyway would be wrong.

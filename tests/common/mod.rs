@@ -36,11 +36,22 @@ pub fn scapy(args: &[&str]) -> String {
 pub fn tshark(pcap: &Path, fields: &[&str], extra: &[&str]) -> Vec<Vec<String>> {
     let mut cmd = Command::new("tshark");
     cmd.arg("-n").arg("-r").arg(pcap).args(extra);
-    cmd.args(["-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,"]);
+    cmd.args([
+        "-T",
+        "fields",
+        "-E",
+        "separator=|",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+    ]);
     for f in fields {
         cmd.args(["-e", f]);
     }
-    let out = cmd.output().expect("run tshark (scripts/install-deps.sh installs it)");
+    let out = cmd
+        .output()
+        .expect("run tshark (scripts/install-deps.sh installs it)");
     assert!(
         out.status.success(),
         "tshark failed: {}",
@@ -95,7 +106,9 @@ pub fn run_srgate(cfg: &Path, args: &[&str]) -> (Output, Value) {
 
 /// A counter from the `total` block of the stats JSON.
 pub fn total(json: &Value, key: &str) -> u64 {
-    json["total"][key].as_u64().unwrap_or_else(|| panic!("total.{key} in {json}"))
+    json["total"][key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("total.{key} in {json}"))
 }
 
 /// A drop counter by reason name.

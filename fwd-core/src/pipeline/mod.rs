@@ -2,18 +2,21 @@
 //! the egress port.
 //!
 //! Like a VPP graph, each step does one job: [`crate::packet::parse`] validates and locates
-//! headers, a handler per protocol ([`ip`], [`mpls`]) applies its forwarding rules, and
-//! [`l2`] rewrites the Ethernet header for the egress port. The whole decision is a pure
+//! headers, a handler per protocol ([`ip`], [`mpls`]) applies its forwarding rules, and the
+//! chosen [`Adjacency`] rewrites the Ethernet header for the egress port. The whole decision is a pure
 //! function over the frame bytes; the worker loop only moves mbufs.
 //!
 //! The forwarding action of the foundation is a cross-connect: frames from one port go to
-//! another with MAC rewrite. The lookup tables of later issues replace [`XConnect`] as the
+//! another with MAC rewrite. The lookup tables of later issues replace the cross-connect as the
 //! source of the egress decision.
+//!
+//! A cross-connect maps an ingress port to an [`Adjacency`].
 
 pub mod ip;
-pub mod l2;
 pub mod mpls;
 
+use crate::adjacency::Adjacency;
+use crate::buf::PacketBuf;
 use crate::counters::Handler;
 use crate::drop::DropReason;
 use crate::packet::{parse, L3Kind};
@@ -35,17 +38,6 @@ pub enum Action {
     Drop(DropReason),
 }
 
-/// Port-to-port forwarding with MAC rewrite.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct XConnect {
-    /// Egress port id.
-    pub out_port: u16,
-    /// Destination MAC written into forwarded frames (the next hop).
-    pub dst_mac: [u8; 6],
-    /// Source MAC written into forwarded frames (normally the egress port's own).
-    pub src_mac: [u8; 6],
-}
-
 /// Error building a pipeline.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PipelineError {
@@ -57,7 +49,7 @@ pub enum PipelineError {
 /// The forwarding state one worker uses. Cheap to clone (fixed-size arrays).
 #[derive(Debug, Clone)]
 pub struct Pipeline {
-    xconnect: [Option<XConnect>; MAX_PORTS],
+    xconnect: [Option<Adjacency>; MAX_PORTS],
 }
 
 impl Default for Pipeline {
@@ -74,33 +66,34 @@ impl Pipeline {
         }
     }
 
-    /// Frames received on `in_port` are forwarded according to `xc`.
-    pub fn set_xconnect(&mut self, in_port: u16, xc: XConnect) -> Result<(), PipelineError> {
-        if xc.out_port as usize >= MAX_PORTS {
-            return Err(PipelineError::PortOutOfRange(xc.out_port));
+    /// Frames received on `in_port` are forwarded to `adj`.
+    pub fn set_xconnect(&mut self, in_port: u16, adj: Adjacency) -> Result<(), PipelineError> {
+        if adj.port as usize >= MAX_PORTS {
+            return Err(PipelineError::PortOutOfRange(adj.port));
         }
         let slot = self
             .xconnect
             .get_mut(in_port as usize)
             .ok_or(PipelineError::PortOutOfRange(in_port))?;
-        *slot = Some(xc);
+        *slot = Some(adj);
         Ok(())
     }
 
     /// The cross-connect of `in_port`, if any.
-    pub fn xconnect(&self, in_port: u16) -> Option<&XConnect> {
+    pub fn xconnect(&self, in_port: u16) -> Option<&Adjacency> {
         self.xconnect.get(in_port as usize)?.as_ref()
     }
 
     /// Decides the fate of one frame received on `in_port`, rewriting it in place when it
     /// is forwarded. Never panics, whatever the bytes.
     #[inline]
-    pub fn process(&self, in_port: u16, frame: &mut [u8]) -> Action {
+    pub fn process<B: PacketBuf>(&self, in_port: u16, pkt: &mut B) -> Action {
+        let frame = pkt.data_mut();
         let meta = match parse(frame) {
             Ok(m) => m,
             Err(reason) => return Action::Drop(reason),
         };
-        let Some(xc) = self.xconnect(in_port) else {
+        let Some(adj) = self.xconnect(in_port) else {
             return Action::Drop(DropReason::NoRoute);
         };
         let handled = match meta.l3 {
@@ -110,9 +103,9 @@ impl Pipeline {
         };
         match handled {
             Ok(handler) => {
-                l2::rewrite(frame, xc);
+                adj.rewrite(frame);
                 Action::Forward {
-                    port: xc.out_port,
+                    port: adj.port,
                     handler,
                 }
             }

@@ -1,0 +1,550 @@
+//! The default LFIB: what to do with a label on top of the stack, over the whole 20-bit
+//! label space.
+//!
+//! The control side edits an [`LfibBuilder`] (an ordered map, label -> [`LfibAction`]) and
+//! [`LfibBuilder::freeze`]s it into an [`Lfib`]: a flat `Box<[u32]>` of 2^20 slots (4 MiB)
+//! holding an index into an arena of entries (0 = no entry), the entries pointing into an
+//! arena of [`NextHop`]s. A lookup is two array reads; the frozen table is immutable and
+//! shared read-only by the workers.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::adjacency::Adjacency;
+
+use super::vlfib::VlfibId;
+use super::{
+    reserved, TableError, FIRST_UNRESERVED_LABEL, LABEL_SPACE, MAX_ECMP_PATHS, MAX_LABEL,
+    MAX_OUT_LABELS,
+};
+
+/// One path of a forwarding entry: the adjacency to send on and the labels written in place
+/// of the label looked up.
+///
+/// No label is a pop (penultimate-hop popping), one a swap, several a push of a label stack
+/// (the first one outermost): VPP's "path with an out-label stack".
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NextHop {
+    adjacency: Adjacency,
+    n_labels: u8,
+    labels: [u32; MAX_OUT_LABELS],
+}
+
+impl fmt::Debug for NextHop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NextHop")
+            .field("port", &self.adjacency.port)
+            .field("out_labels", &self.out_labels())
+            .finish()
+    }
+}
+
+impl NextHop {
+    /// Pop the label and send on `adjacency` (PHP).
+    pub fn pop(adjacency: Adjacency) -> Self {
+        NextHop {
+            adjacency,
+            n_labels: 0,
+            labels: [0; MAX_OUT_LABELS],
+        }
+    }
+
+    /// Swap the label for `label` and send on `adjacency`.
+    pub fn swap(adjacency: Adjacency, label: u32) -> Result<Self, TableError> {
+        Self::push(adjacency, &[label])
+    }
+
+    /// Replace the label with `labels` (the first outermost) and send on `adjacency`. An
+    /// empty slice is a pop. Labels must fit 20 bits and must not be implicit null (3).
+    pub fn push(adjacency: Adjacency, labels: &[u32]) -> Result<Self, TableError> {
+        if labels.len() > MAX_OUT_LABELS {
+            return Err(TableError::TooManyOutLabels(labels.len()));
+        }
+        let mut out = [0u32; MAX_OUT_LABELS];
+        for (slot, &label) in out.iter_mut().zip(labels) {
+            if label > MAX_LABEL {
+                return Err(TableError::LabelOutOfRange(label));
+            }
+            if label == reserved::IMPLICIT_NULL {
+                return Err(TableError::ImplicitNullOutLabel);
+            }
+            *slot = label;
+        }
+        Ok(NextHop {
+            adjacency,
+            n_labels: labels.len() as u8,
+            labels: out,
+        })
+    }
+
+    /// The adjacency the packet leaves on.
+    #[inline]
+    pub fn adjacency(&self) -> &Adjacency {
+        &self.adjacency
+    }
+
+    /// The labels written in place of the label looked up, outermost first (empty: pop).
+    #[inline]
+    pub fn out_labels(&self) -> &[u32] {
+        self.labels.get(..self.n_labels as usize).unwrap_or(&[])
+    }
+}
+
+/// What an LFIB entry does with its label (control-side form).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LfibAction {
+    /// Replace the label by each next hop's out labels (swap, pop or push) and send on its
+    /// adjacency; with several next hops (ECMP), the one at `flow_hash % n`.
+    Forward(Vec<NextHop>),
+    /// Pop the label; if it was the bottom of the stack deliver the payload locally,
+    /// otherwise look up the next label in the same LFIB (e.g. this node's own node SID).
+    PopAndLookup,
+    /// This node's own anycast segment label: pop it; if it was the bottom deliver the
+    /// payload locally, otherwise look the next label (a SID index) up in the V-LFIB
+    /// (draft section 3.5).
+    Anycast(VlfibId),
+}
+
+impl LfibAction {
+    /// Swap to `label`, send on `adjacency`.
+    pub fn swap(adjacency: Adjacency, label: u32) -> Result<Self, TableError> {
+        Ok(LfibAction::Forward(vec![NextHop::swap(adjacency, label)?]))
+    }
+
+    /// Pop (PHP), send on `adjacency`.
+    pub fn pop(adjacency: Adjacency) -> Self {
+        LfibAction::Forward(vec![NextHop::pop(adjacency)])
+    }
+
+    /// Replace the label with `labels` (outermost first), send on `adjacency`.
+    pub fn push(adjacency: Adjacency, labels: &[u32]) -> Result<Self, TableError> {
+        Ok(LfibAction::Forward(vec![NextHop::push(adjacency, labels)?]))
+    }
+
+    /// ECMP over `paths` (checked: 1..=[`MAX_ECMP_PATHS`] next hops).
+    pub fn ecmp(paths: Vec<NextHop>) -> Result<Self, TableError> {
+        check_paths(&paths)?;
+        Ok(LfibAction::Forward(paths))
+    }
+}
+
+pub(super) fn check_paths(paths: &[NextHop]) -> Result<(), TableError> {
+    if paths.is_empty() {
+        return Err(TableError::EmptyEcmp);
+    }
+    if paths.len() > MAX_ECMP_PATHS {
+        return Err(TableError::TooManyPaths(paths.len()));
+    }
+    Ok(())
+}
+
+/// What a frozen table holds for a key (borrowed from the table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LfibEntry<'a> {
+    /// Forward over one of these next hops (never empty).
+    Forward(&'a [NextHop]),
+    /// Pop and look up the next label.
+    PopAndLookup,
+    /// Own anycast segment: pop, then V-LFIB lookup.
+    Anycast(VlfibId),
+}
+
+impl LfibEntry<'_> {
+    /// The control-side form of this entry.
+    pub fn to_action(&self) -> LfibAction {
+        match *self {
+            LfibEntry::Forward(paths) => LfibAction::Forward(paths.to_vec()),
+            LfibEntry::PopAndLookup => LfibAction::PopAndLookup,
+            LfibEntry::Anycast(id) => LfibAction::Anycast(id),
+        }
+    }
+}
+
+/// An entry of a frozen table's arena.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Forward { first: u32, count: u32 },
+    PopAndLookup,
+    Anycast(VlfibId),
+}
+
+/// A frozen direct-indexed table: `index[key]` is 0 (no entry) or an index into `slots`,
+/// whose `Forward` entries point into `paths`. Shared by [`Lfib`] and the V-LFIB.
+#[derive(Clone)]
+pub(super) struct FlatTable {
+    index: Box<[u32]>,
+    slots: Box<[Slot]>,
+    paths: Box<[NextHop]>,
+}
+
+impl FlatTable {
+    /// Builds a table of `size` keys from `(key, action)` pairs with `key < size`
+    /// (guaranteed by the builders; others are skipped).
+    pub(super) fn build<'a>(size: usize, items: impl Iterator<Item = (u32, &'a LfibAction)>) -> Self {
+        let mut index = vec![0u32; size].into_boxed_slice();
+        // slots[0] is never reached: index 0 means "no entry".
+        let mut slots = vec![Slot::PopAndLookup];
+        let mut paths = Vec::new();
+        for (key, action) in items {
+            let Some(cell) = index.get_mut(key as usize) else {
+                continue;
+            };
+            let slot = match action {
+                LfibAction::Forward(hops) => {
+                    let first = paths.len() as u32;
+                    paths.extend_from_slice(hops);
+                    Slot::Forward {
+                        first,
+                        count: hops.len() as u32,
+                    }
+                }
+                LfibAction::PopAndLookup => Slot::PopAndLookup,
+                LfibAction::Anycast(id) => Slot::Anycast(*id),
+            };
+            *cell = slots.len() as u32;
+            slots.push(slot);
+        }
+        FlatTable {
+            index,
+            slots: slots.into_boxed_slice(),
+            paths: paths.into_boxed_slice(),
+        }
+    }
+
+    /// The entry of `key`.
+    #[inline]
+    pub(super) fn get(&self, key: u32) -> Option<LfibEntry<'_>> {
+        let at = *self.index.get(key as usize)?;
+        if at == 0 {
+            return None;
+        }
+        Some(match *self.slots.get(at as usize)? {
+            Slot::Forward { first, count } => {
+                let first = first as usize;
+                LfibEntry::Forward(self.paths.get(first..first + count as usize)?)
+            }
+            Slot::PopAndLookup => LfibEntry::PopAndLookup,
+            Slot::Anycast(id) => LfibEntry::Anycast(id),
+        })
+    }
+
+    /// Number of entries.
+    pub(super) fn len(&self) -> usize {
+        self.slots.len() - 1
+    }
+
+    /// Number of keys the table indexes.
+    pub(super) fn key_space(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Every `(key, entry)`, in key order (control side: walks the whole index).
+    pub(super) fn iter(&self) -> impl Iterator<Item = (u32, LfibEntry<'_>)> + '_ {
+        self.index
+            .iter()
+            .enumerate()
+            .filter(|(_, &at)| at != 0)
+            .filter_map(|(key, _)| Some((key as u32, self.get(key as u32)?)))
+    }
+}
+
+impl fmt::Debug for FlatTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FlatTable")
+            .field("keys", &self.index.len())
+            .field("entries", &self.len())
+            .field("next_hops", &self.paths.len())
+            .finish()
+    }
+}
+
+/// The control-side form of the LFIB: an ordered map from label to action.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LfibBuilder {
+    entries: BTreeMap<u32, LfibAction>,
+}
+
+impl LfibBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the action of `label` (16..=2^20-1), returning the one it replaces. A
+    /// `Forward` action needs 1..=[`MAX_ECMP_PATHS`] next hops.
+    pub fn insert(&mut self, label: u32, action: LfibAction) -> Result<Option<LfibAction>, TableError> {
+        if label > MAX_LABEL {
+            return Err(TableError::LabelOutOfRange(label));
+        }
+        if label < FIRST_UNRESERVED_LABEL {
+            return Err(TableError::ReservedLabel(label));
+        }
+        if let LfibAction::Forward(paths) = &action {
+            check_paths(paths)?;
+        }
+        Ok(self.entries.insert(label, action))
+    }
+
+    /// Removes the entry of `label`, returning it.
+    pub fn remove(&mut self, label: u32) -> Option<LfibAction> {
+        self.entries.remove(&label)
+    }
+
+    /// The action of `label`.
+    pub fn get(&self, label: u32) -> Option<&LfibAction> {
+        self.entries.get(&label)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True without entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every `(label, action)`, in label order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &LfibAction)> + '_ {
+        self.entries.iter().map(|(l, a)| (*l, a))
+    }
+
+    /// The frozen, flat form (allocates the 4 MiB index).
+    pub fn freeze(&self) -> Lfib {
+        Lfib {
+            table: FlatTable::build(LABEL_SPACE, self.iter()),
+        }
+    }
+}
+
+/// The frozen LFIB: O(1) lookup by label over the whole label space.
+#[derive(Debug, Clone)]
+pub struct Lfib {
+    table: FlatTable,
+}
+
+impl Default for Lfib {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+impl Lfib {
+    /// A new, empty builder.
+    pub fn builder() -> LfibBuilder {
+        LfibBuilder::new()
+    }
+
+    /// An LFIB without entries.
+    pub fn empty() -> Self {
+        LfibBuilder::new().freeze()
+    }
+
+    /// The entry of `label` (labels 0-15 and beyond 20 bits never have one).
+    #[inline]
+    pub fn lookup(&self, label: u32) -> Option<LfibEntry<'_>> {
+        self.table.get(label)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True without entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Back to the control-side form (walks the whole label space).
+    pub fn to_builder(&self) -> LfibBuilder {
+        LfibBuilder {
+            entries: self.table.iter().map(|(l, e)| (l, e.to_action())).collect(),
+        }
+    }
+
+    /// `(label, V-LFIB)` of every own anycast segment label.
+    pub(super) fn anycast_entries(&self) -> impl Iterator<Item = (u32, VlfibId)> + '_ {
+        self.table.iter().filter_map(|(label, e)| match e {
+            LfibEntry::Anycast(id) => Some((label, id)),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn adj(port: u16) -> Adjacency {
+        Adjacency {
+            port,
+            dst_mac: [2, 0, 0, 0, 0, port as u8],
+            src_mac: [2, 0, 0, 0, 1, port as u8],
+        }
+    }
+
+    #[test]
+    fn next_hop_constructors() {
+        let p = NextHop::pop(adj(1));
+        assert!(p.out_labels().is_empty());
+        assert_eq!(p.adjacency().port, 1);
+        let s = NextHop::swap(adj(2), 1100).unwrap();
+        assert_eq!(s.out_labels(), &[1100]);
+        let u = NextHop::push(adj(3), &[16, 17, 18]).unwrap();
+        assert_eq!(u.out_labels(), &[16, 17, 18]);
+        assert_eq!(NextHop::push(adj(3), &[]).unwrap(), NextHop::pop(adj(3)));
+        // explicit null is a valid out label (the egress asked for it), implicit null is not
+        assert!(NextHop::swap(adj(1), 0).is_ok());
+        assert_eq!(NextHop::swap(adj(1), 3), Err(TableError::ImplicitNullOutLabel));
+        assert_eq!(NextHop::swap(adj(1), 1 << 20), Err(TableError::LabelOutOfRange(1 << 20)));
+        assert_eq!(NextHop::push(adj(1), &[20; 9]), Err(TableError::TooManyOutLabels(9)));
+        assert!(NextHop::push(adj(1), &[20; MAX_OUT_LABELS]).is_ok());
+        assert!(format!("{s:?}").contains("1100"));
+    }
+
+    #[test]
+    fn action_constructors() {
+        assert_eq!(
+            LfibAction::swap(adj(1), 99).unwrap(),
+            LfibAction::Forward(vec![NextHop::swap(adj(1), 99).unwrap()])
+        );
+        assert_eq!(LfibAction::pop(adj(1)), LfibAction::Forward(vec![NextHop::pop(adj(1))]));
+        assert_eq!(
+            LfibAction::push(adj(1), &[20, 21]).unwrap(),
+            LfibAction::Forward(vec![NextHop::push(adj(1), &[20, 21]).unwrap()])
+        );
+        assert_eq!(LfibAction::ecmp(vec![]), Err(TableError::EmptyEcmp));
+        let many = vec![NextHop::pop(adj(1)); MAX_ECMP_PATHS + 1];
+        assert_eq!(LfibAction::ecmp(many), Err(TableError::TooManyPaths(MAX_ECMP_PATHS + 1)));
+    }
+
+    #[test]
+    fn builder_validates_labels_and_paths() {
+        let mut b = LfibBuilder::new();
+        assert_eq!(b.insert(15, LfibAction::PopAndLookup), Err(TableError::ReservedLabel(15)));
+        assert_eq!(b.insert(0, LfibAction::PopAndLookup), Err(TableError::ReservedLabel(0)));
+        assert_eq!(
+            b.insert(1 << 20, LfibAction::PopAndLookup),
+            Err(TableError::LabelOutOfRange(1 << 20))
+        );
+        assert_eq!(b.insert(100, LfibAction::Forward(vec![])), Err(TableError::EmptyEcmp));
+        assert_eq!(b.insert(16, LfibAction::PopAndLookup), Ok(None));
+        assert_eq!(b.insert(MAX_LABEL, LfibAction::PopAndLookup), Ok(None));
+        assert_eq!(
+            b.insert(16, LfibAction::pop(adj(1))),
+            Ok(Some(LfibAction::PopAndLookup))
+        );
+        assert_eq!(b.len(), 2);
+        assert!(!b.is_empty());
+        assert_eq!(b.remove(MAX_LABEL), Some(LfibAction::PopAndLookup));
+        assert_eq!(b.get(16), Some(&LfibAction::pop(adj(1))));
+        assert_eq!(b.len(), 1);
+    }
+
+    #[test]
+    fn frozen_lookup_of_every_action() {
+        let mut b = Lfib::builder();
+        let ecmp = vec![
+            NextHop::swap(adj(1), 1100).unwrap(),
+            NextHop::swap(adj(2), 2100).unwrap(),
+        ];
+        b.insert(7100, LfibAction::ecmp(ecmp.clone()).unwrap()).unwrap();
+        b.insert(7010, LfibAction::pop(adj(3))).unwrap();
+        b.insert(7001, LfibAction::PopAndLookup).unwrap();
+        b.insert(1100, LfibAction::Anycast(VlfibId(0))).unwrap();
+        b.insert(500, LfibAction::push(adj(4), &[600, 700]).unwrap()).unwrap();
+        let lfib = b.freeze();
+        assert_eq!(lfib.len(), 5);
+        assert!(!lfib.is_empty());
+        assert_eq!(lfib.lookup(7100), Some(LfibEntry::Forward(&ecmp)));
+        assert_eq!(lfib.lookup(7010), Some(LfibEntry::Forward(&[NextHop::pop(adj(3))])));
+        assert_eq!(lfib.lookup(7001), Some(LfibEntry::PopAndLookup));
+        assert_eq!(lfib.lookup(1100), Some(LfibEntry::Anycast(VlfibId(0))));
+        match lfib.lookup(500) {
+            Some(LfibEntry::Forward([hop])) => assert_eq!(hop.out_labels(), &[600, 700]),
+            other => panic!("unexpected {other:?}"),
+        }
+        for missing in [0, 3, 15, 16, 7099, 7101, MAX_LABEL, MAX_LABEL + 1, u32::MAX] {
+            assert_eq!(lfib.lookup(missing), None, "label {missing}");
+        }
+        assert_eq!(lfib.to_builder(), b);
+        assert_eq!(lfib.anycast_entries().collect::<Vec<_>>(), vec![(1100, VlfibId(0))]);
+        assert!(format!("{lfib:?}").contains("entries: 5"));
+    }
+
+    #[test]
+    fn empty_lfib() {
+        let lfib = Lfib::default();
+        assert!(lfib.is_empty());
+        assert_eq!(lfib.lookup(16), None);
+        assert_eq!(lfib.table.key_space(), LABEL_SPACE);
+    }
+
+    fn arb_action() -> impl Strategy<Value = LfibAction> {
+        let hop = (0u16..4, proptest::collection::vec(16u32..=MAX_LABEL, 0..=3))
+            .prop_map(|(port, labels)| NextHop::push(adj(port), &labels).unwrap());
+        prop_oneof![
+            proptest::collection::vec(hop, 1..4).prop_map(LfibAction::Forward),
+            Just(LfibAction::PopAndLookup),
+            (0u16..3).prop_map(|id| LfibAction::Anycast(VlfibId(id))),
+        ]
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u32, LfibAction),
+        Remove(u32),
+    }
+
+    fn arb_label() -> impl Strategy<Value = u32> {
+        // Bias toward a small range so inserts, replacements and removals collide, plus the
+        // edges and the whole space.
+        prop_oneof![16u32..64, 0u32..=MAX_LABEL, Just(MAX_LABEL), Just(16u32)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn flat_lfib_matches_btreemap_reference(
+            ops in proptest::collection::vec(
+                prop_oneof![
+                    3 => (arb_label(), arb_action()).prop_map(|(l, a)| Op::Insert(l, a)),
+                    1 => arb_label().prop_map(Op::Remove),
+                ],
+                0..64,
+            ),
+            probes in proptest::collection::vec(any::<u32>(), 0..64),
+        ) {
+            let mut builder = LfibBuilder::new();
+            let mut reference: BTreeMap<u32, LfibAction> = BTreeMap::new();
+            for op in &ops {
+                match op {
+                    Op::Insert(l, a) => {
+                        let got = builder.insert(*l, a.clone());
+                        if *l < FIRST_UNRESERVED_LABEL {
+                            prop_assert_eq!(got, Err(TableError::ReservedLabel(*l)));
+                        } else {
+                            prop_assert_eq!(got, Ok(reference.insert(*l, a.clone())));
+                        }
+                    }
+                    Op::Remove(l) => {
+                        prop_assert_eq!(builder.remove(*l), reference.remove(l));
+                    }
+                }
+            }
+            let lfib = builder.freeze();
+            prop_assert_eq!(lfib.len(), reference.len());
+            let inserted = ops.iter().map(|op| match op {
+                Op::Insert(l, _) | Op::Remove(l) => *l,
+            });
+            for label in inserted.chain(probes.iter().copied()) {
+                let got = lfib.lookup(label).map(|e| e.to_action());
+                prop_assert_eq!(got.as_ref(), reference.get(&label), "label {}", label);
+            }
+        }
+    }
+}
