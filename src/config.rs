@@ -79,9 +79,9 @@ pub struct EalConfig {
     pub file_prefix: Option<String>,
 }
 
-/// `[dataplane]`.
+/// `[dataplane]`; every field has a default.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct DataplaneConfig {
     /// CPU cores for EAL lcores; the first is the main lcore. Workers run on all of them.
     pub cores: Vec<u32>,
@@ -104,9 +104,9 @@ impl Default for DataplaneConfig {
     }
 }
 
-/// `[mempool]`.
+/// `[mempool]`; every field has a default.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct MempoolConfig {
     /// Number of mbufs (2^n - 1 is optimal).
     pub mbufs: u32,

@@ -77,6 +77,10 @@ dst_mac = "02:00:00:00:00:aa"
         .iter()
         .map(|r| seq_of_payload(&r[0]).expect("only valid test frames"))
         .collect();
+    assert!(
+        out.iter().all(|r| r[1] == "02:00:00:00:00:aa"),
+        "forwarded frames carry the rewritten MAC"
+    );
     assert_eq!(
         seqs,
         (0..n_bad as u32).collect::<Vec<_>>(),

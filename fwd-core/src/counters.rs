@@ -58,7 +58,7 @@ impl Handler {
 }
 
 /// One worker's counters.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 #[repr(align(64))]
 pub struct WorkerCounters {
     /// Packets received.
@@ -79,6 +79,22 @@ pub struct WorkerCounters {
     pub handled: [Counter; 3],
     /// Drops per reason.
     pub drops: [Counter; DropReason::COUNT],
+}
+
+impl Default for WorkerCounters {
+    fn default() -> Self {
+        WorkerCounters {
+            rx_packets: Counter::default(),
+            rx_bytes: Counter::default(),
+            tx_packets: Counter::default(),
+            tx_bytes: Counter::default(),
+            rx_bursts: Counter::default(),
+            loops: Counter::default(),
+            max_loop_cycles: Counter::default(),
+            handled: std::array::from_fn(|_| Counter::default()),
+            drops: std::array::from_fn(|_| Counter::default()),
+        }
+    }
 }
 
 impl WorkerCounters {

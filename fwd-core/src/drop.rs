@@ -66,9 +66,36 @@ drop_reasons! {
     UdpBadLength => "udp-bad-length", "UDP length shorter than 8 or longer than the IP payload";
     MplsTruncated => "mpls-truncated", "MPLS label stack ends before a bottom-of-stack entry";
     MplsStackTooDeep => "mpls-stack-too-deep", "MPLS label stack deeper than supported";
+    MplsNoLabel => "mpls-no-label", "top MPLS label has no LFIB entry";
+    MplsVlfibNoEntry => "mpls-vlfib-no-entry", "SID index under an own anycast segment label has no V-LFIB entry";
+    MplsImplicitNull => "mpls-implicit-null", "implicit null label (3) found on the wire";
+    MplsRouterAlert => "mpls-router-alert", "MPLS router alert label (1): no punt path to the control plane";
+    MplsReservedLabel => "mpls-reserved-label", "reserved MPLS label not processed (GAL, OAM alert, extension, unassigned, bad ELI)";
+    MplsTooManyLookups => "mpls-too-many-lookups", "more labels to process on this node than supported (4)";
+    MplsBadPayload => "mpls-bad-payload", "payload under the popped bottom MPLS label is neither IPv4 nor IPv6";
+    MplsNoHeadroom => "mpls-no-headroom", "packet buffer headroom too small for the MPLS labels to push";
     TtlExpired => "ttl-expired", "IPv4 TTL, IPv6 hop limit or MPLS TTL would reach zero";
     NoRoute => "no-route", "no forwarding entry for the packet";
     TxQueueFull => "tx-queue-full", "the egress TX queue did not accept the packet";
+    SrouTruncated => "srou-truncated", "UDP payload shorter than the SRoU fixed header or than its SRoU Length";
+    SrouBadMagic => "srou-bad-magic", "SRoU Magic Number neither 0x00 nor 0xFE";
+    SrouBadLength => "srou-bad-length", "SRoU Length too short for the Source, SR fixed part or OAM type it announces";
+    SrouBadProtocol => "srou-bad-protocol", "SRoU Protocol-ID not 0 (OAM), 1 (IPv4) or 2 (IPv6)";
+    SrouBadFlowIdLength => "srou-bad-flow-id-len", "SRoU Flow ID runs past SRoU Length";
+    SrouBadSegmentType => "srou-bad-segment-type", "SRoU Segment Type not the one of the Protocol-ID (compressed lists unsupported)";
+    SrouSegmentListTruncated => "srou-segment-list-truncated", "SRoU Last Entry + 1 segments run past SRoU Length";
+    SrouSegmentsLeftBeyondLast => "srou-sl-beyond-last", "SRoU Segments Left greater than Last Entry";
+    SrouSegmentsLeftZero => "srou-sl-zero", "SRoU Segments Left 0 at a transit-only locator (would wrap)";
+    SrouFamilyMismatch => "srou-family-mismatch", "outer IP family differs from the SRoU Protocol-ID";
+    SrouFragment => "srou-fragment", "fragmented SRoU packet at a locator (no reassembly)";
+    SrouOamUnsupported => "srou-oam-unsupported", "SRoU OAM packet (STUN/PM) not handled by the data plane";
+    SrouBadServiceSegment => "srou-bad-service-segment", "SRoU service segment misplaced or with an unsupported behaviour";
+    SrouBadInner => "srou-bad-inner", "SRoU inner packet empty or neither IPv4 nor IPv6";
+    SrouTokenBlocked => "srou-token-blocked", "SRoU flow ID (token) is on the block list";
+    SrouTokenNotPermitted => "srou-token-not-permitted", "SRoU flow ID (token) not on the permit list (permit-only mode)";
+    SrouNoNextHop => "srou-no-next-hop", "no underlay adjacency for the next SRoU segment";
+    SrouTooBig => "srou-too-big", "SRoU encapsulation would exceed the IP length limit";
+    SrouNoHeadroom => "srou-no-headroom", "packet buffer headroom too small for the SRoU encapsulation";
 }
 
 #[cfg(test)]

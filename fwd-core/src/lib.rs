@@ -6,6 +6,7 @@
 //! - [`adjacency`]: egress port + Ethernet rewrite, the result of every lookup;
 //! - [`buf`]: the packet-buffer trait handlers work on (DPDK mbufs, or plain vectors in tests);
 //! - [`drop`]: the reasons a packet can be dropped, one counter each;
+//! - [`mpls`]: the LFIB, anycast segments with a virtual LFIB, and MPLS label forwarding;
 //! - [`pipeline`]: per-protocol handlers that turn a parsed packet into an [`pipeline::Action`];
 //! - [`rcu`]: RCU-style publication of table snapshots (workers read, the control side swaps);
 //! - [`counters`]: single-writer per-worker counters readable from other threads;
@@ -19,6 +20,7 @@ pub mod adjacency;
 pub mod buf;
 pub mod counters;
 pub mod drop;
+pub mod mpls;
 pub mod packet;
 pub mod pipeline;
 pub mod rcu;

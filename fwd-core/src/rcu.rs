@@ -125,36 +125,38 @@ mod tests {
     #[test]
     fn concurrent_readers_always_see_whole_snapshots() {
         // Each snapshot is a vector whose elements all equal its generation: a reader that
-        // saw a half-built table would see a mix.
+        // saw a half-built table would see a mix. Readers run until they see the last one.
+        const LAST: u64 = 300;
         let mut p = Publisher::new(vec![0u64; 1024]);
-        let stop = Arc::new(AtomicBool::new(false));
         let mut handles = Vec::new();
         for _ in 0..2 {
             let mut r = p.reader();
-            let stop = Arc::clone(&stop);
             handles.push(std::thread::spawn(move || {
                 let mut last = 0;
                 let mut loads = 0u64;
-                while !stop.load(Ordering::Relaxed) {
+                loop {
                     let t = r.load();
                     let g = t[0];
                     assert!(t.iter().all(|v| *v == g), "torn snapshot");
                     assert!(g >= last, "generations never go back");
                     last = g;
                     loads += 1;
+                    if g == LAST {
+                        return loads;
+                    }
                 }
-                loads
             }));
         }
-        for g in 1..=300u64 {
+        for g in 1..=LAST {
             p.publish(vec![g; 1024]);
             p.reclaim();
+            std::thread::yield_now();
         }
-        stop.store(true, Ordering::Relaxed);
         for h in handles {
             assert!(h.join().expect("reader thread") > 0);
         }
         p.reclaim();
         assert_eq!(p.retired(), 0, "all readers gone: everything reclaimed");
+        assert_eq!(p.current()[0], LAST);
     }
 }

@@ -258,7 +258,8 @@ fn select(hops: &[NextHop], flow_hash: u32) -> Result<&NextHop, DropReason> {
     if n == 0 {
         return Err(DropReason::NoRoute);
     }
-    hops.get((flow_hash % n) as usize).ok_or(DropReason::NoRoute)
+    hops.get((flow_hash % n) as usize)
+        .ok_or(DropReason::NoRoute)
 }
 
 /// Replaces `removed` label stack entries at `l3` by `added` (content unspecified),
@@ -357,7 +358,9 @@ mod tests {
 
     /// An IPv4 header (20 bytes, TTL 64) plus 4 bytes of payload.
     fn ipv4() -> Vec<u8> {
-        let mut ip = vec![0x45, 0, 0, 24, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut ip = vec![
+            0x45, 0, 0, 24, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         ip.extend_from_slice(b"data");
         ip
     }
@@ -381,7 +384,11 @@ mod tests {
         f.extend_from_slice(&ETHERTYPE_MPLS.to_be_bytes());
         let l3 = f.len();
         for (i, &(label, tc, ttl)) in stack.iter().enumerate() {
-            f.extend_from_slice(&Lse::new(label, tc, i + 1 == stack.len(), ttl).0.to_be_bytes());
+            f.extend_from_slice(
+                &Lse::new(label, tc, i + 1 == stack.len(), ttl)
+                    .0
+                    .to_be_bytes(),
+            );
         }
         f.extend_from_slice(payload);
         (f, l3)
@@ -413,7 +420,12 @@ mod tests {
         MplsTables::new(b.freeze(), vlfibs).unwrap()
     }
 
-    fn run(t: &MplsTables, f: &[u8], l3: usize, hash: u32) -> (Result<MplsOutcome, DropReason>, VecBuf) {
+    fn run(
+        t: &MplsTables,
+        f: &[u8],
+        l3: usize,
+        hash: u32,
+    ) -> (Result<MplsOutcome, DropReason>, VecBuf) {
         let mut pkt = VecBuf::new(f);
         let r = forward(t, &mut pkt, l3, hash);
         (r, pkt)
@@ -428,7 +440,10 @@ mod tests {
             assert_eq!(r, Ok(MplsOutcome::Forward(adj(3))));
             let out = pkt.data();
             assert_eq!(out.len(), f.len());
-            assert_eq!(stack_of(out, l3), vec![(200, 5, false, 63), (999, 1, true, 9)]);
+            assert_eq!(
+                stack_of(out, l3),
+                vec![(200, 5, false, 63), (999, 1, true, 9)]
+            );
             assert_eq!(&out[0..6], &adj(3).dst_mac);
             assert_eq!(&out[6..12], &adj(3).src_mac);
             assert_eq!(&out[12..l3], &f[12..l3], "tags and EtherType kept");
@@ -457,14 +472,20 @@ mod tests {
             assert_eq!(pkt.data(), &f[..], "a dropped packet is unchanged");
             // Delivered locally: not TTL-checked.
             let (f, l3) = frame(false, &[(101, 0, ttl)], &ipv4());
-            assert_eq!(run(&t, &f, l3, 0).0, Ok(MplsOutcome::LocalDelivery(Payload::Ipv4)));
+            assert_eq!(
+                run(&t, &f, l3, 0).0,
+                Ok(MplsOutcome::LocalDelivery(Payload::Ipv4))
+            );
         }
     }
 
     #[test]
     fn php_of_bottom_label_exposes_ip_untouched() {
         let t = tables(&[(6030, LfibAction::pop(adj(7)))], vec![]);
-        for (payload, et, kind) in [(ipv4(), ETHERTYPE_IPV4, "v4"), (ipv6(), ETHERTYPE_IPV6, "v6")] {
+        for (payload, et, kind) in [
+            (ipv4(), ETHERTYPE_IPV4, "v4"),
+            (ipv6(), ETHERTYPE_IPV6, "v6"),
+        ] {
             for vlan in [false, true] {
                 let (f, l3) = frame(vlan, &[(6030, 3, 64)], &payload);
                 let (r, pkt) = run(&t, &f, l3, 0);
@@ -500,7 +521,13 @@ mod tests {
 
     #[test]
     fn push_replaces_top_with_a_stack() {
-        let t = tables(&[(100, LfibAction::push(adj(2), &[16001, 16002, 16003]).unwrap())], vec![]);
+        let t = tables(
+            &[(
+                100,
+                LfibAction::push(adj(2), &[16001, 16002, 16003]).unwrap(),
+            )],
+            vec![],
+        );
         // onto a deeper stack: all new labels S=0
         let (f, l3) = frame(true, &[(100, 4, 10), (24, 1, 200)], &ipv6());
         let (r, pkt) = run(&t, &f, l3, 0);
@@ -522,12 +549,19 @@ mod tests {
         let (_, pkt) = run(&t, &f, l3, 0);
         assert_eq!(
             stack_of(pkt.data(), l3),
-            vec![(16001, 0, false, 9), (16002, 0, false, 9), (16003, 0, true, 9)]
+            vec![
+                (16001, 0, false, 9),
+                (16002, 0, false, 9),
+                (16003, 0, true, 9)
+            ]
         );
         assert_eq!(&pkt.data()[l3 + 12..], &ipv6()[..]);
         // no headroom: dropped, unchanged
         let mut pkt = VecBuf::with_headroom(&f, 7);
-        assert_eq!(forward(&t, &mut pkt, l3, 0), Err(DropReason::MplsNoHeadroom));
+        assert_eq!(
+            forward(&t, &mut pkt, l3, 0),
+            Err(DropReason::MplsNoHeadroom)
+        );
         assert_eq!(pkt.data(), &f[..]);
     }
 
@@ -540,7 +574,13 @@ mod tests {
         ];
         let t = tables(&[(7100, LfibAction::ecmp(hops).unwrap())], vec![]);
         let (f, l3) = frame(false, &[(7100, 0, 64), (30, 0, 64)], &ipv4());
-        for (hash, port, top) in [(0, 1, 1100), (1, 2, 2100), (2, 3, 30), (3, 1, 1100), (u32::MAX, 1, 1100)] {
+        for (hash, port, top) in [
+            (0, 1, 1100),
+            (1, 2, 2100),
+            (2, 3, 30),
+            (3, 1, 1100),
+            (u32::MAX, 1, 1100),
+        ] {
             let (r, pkt) = run(&t, &f, l3, hash);
             assert_eq!(r, Ok(MplsOutcome::Forward(adj(port))), "hash {hash}");
             assert_eq!(stack_of(pkt.data(), l3)[0].0, top);
@@ -557,13 +597,20 @@ mod tests {
             ],
             vec![],
         );
-        let (f, l3) = frame(false, &[(16001, 2, 50), (16002, 0, 9), (500, 5, 200)], &ipv4());
+        let (f, l3) = frame(
+            false,
+            &[(16001, 2, 50), (16002, 0, 9), (500, 5, 200)],
+            &ipv4(),
+        );
         let (r, pkt) = run(&t, &f, l3, 0);
         assert_eq!(r, Ok(MplsOutcome::Forward(adj(4))));
         // TTL from the top label on arrival, TC of the swapped label
         assert_eq!(stack_of(pkt.data(), l3), vec![(600, 5, true, 49)]);
         assert_eq!(pkt.data().len(), f.len() - 8);
-        assert_eq!(&pkt.data()[0..12], &[adj(4).dst_mac, adj(4).src_mac].concat()[..]);
+        assert_eq!(
+            &pkt.data()[0..12],
+            &[adj(4).dst_mac, adj(4).src_mac].concat()[..]
+        );
 
         // own SID at the bottom: local delivery, L2 addresses kept
         let (f, l3) = frame(true, &[(16001, 0, 1), (16002, 0, 1)], &ipv6());
@@ -586,12 +633,28 @@ mod tests {
 
     #[test]
     fn lookups_are_bounded() {
-        let t = tables(&[(16001, LfibAction::PopAndLookup), (500, LfibAction::swap(adj(4), 600).unwrap())], vec![]);
-        let (ok, l3) = frame(false, &[(16001, 0, 9), (16001, 0, 9), (16001, 0, 9), (500, 0, 9)], &ipv4());
+        let t = tables(
+            &[
+                (16001, LfibAction::PopAndLookup),
+                (500, LfibAction::swap(adj(4), 600).unwrap()),
+            ],
+            vec![],
+        );
+        let (ok, l3) = frame(
+            false,
+            &[(16001, 0, 9), (16001, 0, 9), (16001, 0, 9), (500, 0, 9)],
+            &ipv4(),
+        );
         assert!(run(&t, &ok, l3, 0).0.is_ok());
         let (f, l3) = frame(
             false,
-            &[(16001, 0, 9), (16001, 0, 9), (16001, 0, 9), (16001, 0, 9), (500, 0, 9)],
+            &[
+                (16001, 0, 9),
+                (16001, 0, 9),
+                (16001, 0, 9),
+                (16001, 0, 9),
+                (500, 0, 9),
+            ],
             &ipv4(),
         );
         assert_eq!(run(&t, &f, l3, 0).0, Err(DropReason::MplsTooManyLookups));
@@ -603,7 +666,10 @@ mod tests {
         // explicit null at the bottom: local delivery by payload
         for null in [0, 2] {
             let (f, l3) = frame(false, &[(null, 0, 64)], &ipv4());
-            assert_eq!(run(&t, &f, l3, 0).0, Ok(MplsOutcome::LocalDelivery(Payload::Ipv4)));
+            assert_eq!(
+                run(&t, &f, l3, 0).0,
+                Ok(MplsOutcome::LocalDelivery(Payload::Ipv4))
+            );
             let (f, l3) = frame(false, &[(null, 0, 64)], &ipv6());
             let (r, pkt) = run(&t, &f, l3, 0);
             assert_eq!(r, Ok(MplsOutcome::LocalDelivery(Payload::Ipv6)));
@@ -620,7 +686,10 @@ mod tests {
         assert_eq!(r, Ok(MplsOutcome::Forward(adj(4))));
         assert_eq!(stack_of(pkt.data(), l3), vec![(600, 2, true, 63)]);
         let (f, l3) = frame(false, &[(7, 0, 64), (123456, 0, 0)], &ipv4());
-        assert_eq!(run(&t, &f, l3, 0).0, Ok(MplsOutcome::LocalDelivery(Payload::Ipv4)));
+        assert_eq!(
+            run(&t, &f, l3, 0).0,
+            Ok(MplsOutcome::LocalDelivery(Payload::Ipv4))
+        );
         let (f, l3) = frame(false, &[(7, 0, 64)], &ipv4());
         assert_eq!(run(&t, &f, l3, 0).0, Err(DropReason::MplsReservedLabel));
         let (f, l3) = frame(false, &[(7, 0, 64), (13, 0, 0)], &ipv4());
@@ -632,7 +701,11 @@ mod tests {
         assert_eq!(run(&t, &f, l3, 0).0, Err(DropReason::MplsImplicitNull));
         for l in [4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15] {
             let (f, l3) = frame(false, &[(l, 0, 64)], &ipv4());
-            assert_eq!(run(&t, &f, l3, 0).0, Err(DropReason::MplsReservedLabel), "label {l}");
+            assert_eq!(
+                run(&t, &f, l3, 0).0,
+                Err(DropReason::MplsReservedLabel),
+                "label {l}"
+            );
         }
         // unknown
         let (f, l3) = frame(false, &[(16, 0, 64)], &ipv4());
@@ -650,7 +723,8 @@ mod tests {
             ],
         )
         .unwrap();
-        v.insert(10, vec![NextHop::swap(adj(1), 7010).unwrap()]).unwrap();
+        v.insert(10, vec![NextHop::swap(adj(1), 7010).unwrap()])
+            .unwrap();
         let t = tables(
             &[
                 (1100, LfibAction::Anycast(VlfibId(0))),
@@ -672,7 +746,10 @@ mod tests {
         assert_eq!(run(&t, &f, l3, 0).0, Ok(MplsOutcome::Forward(adj(1))));
         // at the bottom: for this node
         let (f, l3) = frame(false, &[(1100, 0, 64)], &ipv4());
-        assert_eq!(run(&t, &f, l3, 0).0, Ok(MplsOutcome::LocalDelivery(Payload::Ipv4)));
+        assert_eq!(
+            run(&t, &f, l3, 0).0,
+            Ok(MplsOutcome::LocalDelivery(Payload::Ipv4))
+        );
         // SID not in the V-LFIB (e.g. the group's own anycast SID)
         let (f, l3) = frame(false, &[(1100, 0, 64), (100, 0, 64)], &ipv4());
         assert_eq!(run(&t, &f, l3, 0).0, Err(DropReason::MplsVlfibNoEntry));
@@ -710,7 +787,10 @@ mod tests {
         let (f, l3) = frame(false, &[(100, 0, 64)], &ipv4());
         assert_eq!(run(&t, &f, 13, 0).0, Err(DropReason::EthTruncated));
         assert_eq!(run(&t, &f, f.len() + 1, 0).0, Err(DropReason::EthTruncated));
-        assert_eq!(run(&t, &f[..l3 + 3], l3, 0).0, Err(DropReason::MplsTruncated));
+        assert_eq!(
+            run(&t, &f[..l3 + 3], l3, 0).0,
+            Err(DropReason::MplsTruncated)
+        );
         assert_eq!(run(&t, &f[..l3], l3, 0).0, Err(DropReason::MplsTruncated));
     }
 
@@ -727,7 +807,10 @@ mod tests {
         assert_eq!(pkt.data().len(), f.len() + 8);
         assert_eq!(&pkt.data()[..l3 - 2], &f[..l3 - 2]);
         assert_eq!(ethertype(pkt.data(), l3), ETHERTYPE_MPLS);
-        assert_eq!(stack_of(pkt.data(), l3), vec![(7100, 5, false, 64), (30, 5, true, 64)]);
+        assert_eq!(
+            stack_of(pkt.data(), l3),
+            vec![(7100, 5, false, 64), (30, 5, true, 64)]
+        );
         impose(&mut pkt, l3, &[16], 9, 0).unwrap();
         assert_eq!(
             stack_of(pkt.data(), l3),
@@ -738,8 +821,14 @@ mod tests {
         impose(&mut pkt, l3, &[], 9, 0).unwrap();
         assert_eq!(pkt, before);
         let mut small = VecBuf::with_headroom(&f, 4);
-        assert_eq!(impose(&mut small, l3, &[1, 2], 1, 1), Err(DropReason::MplsNoHeadroom));
-        assert_eq!(impose(&mut small, 2, &[1], 1, 1), Err(DropReason::EthTruncated));
+        assert_eq!(
+            impose(&mut small, l3, &[1, 2], 1, 1),
+            Err(DropReason::MplsNoHeadroom)
+        );
+        assert_eq!(
+            impose(&mut small, 2, &[1], 1, 1),
+            Err(DropReason::EthTruncated)
+        );
     }
 
     fn fuzz_tables() -> &'static MplsTables {
@@ -750,7 +839,14 @@ mod tests {
     fn build_fuzz_tables() -> MplsTables {
         let mut v = Vlfib::builder();
         for sid in 0..40 {
-            v.insert(sid, vec![NextHop::swap(adj(1), 3000 + sid).unwrap(), NextHop::pop(adj(2))]).unwrap();
+            v.insert(
+                sid,
+                vec![
+                    NextHop::swap(adj(1), 3000 + sid).unwrap(),
+                    NextHop::pop(adj(2)),
+                ],
+            )
+            .unwrap();
         }
         let mut b = Lfib::builder();
         for l in 16..64 {
@@ -759,7 +855,11 @@ mod tests {
                 1 => LfibAction::Anycast(VlfibId(0)),
                 2 => LfibAction::pop(adj(3)),
                 3 => LfibAction::push(adj(4), &[100, 200, 300, 400, 500, 600, 700, 800]).unwrap(),
-                _ => LfibAction::ecmp(vec![NextHop::swap(adj(5), l + 1).unwrap(), NextHop::pop(adj(6))]).unwrap(),
+                _ => LfibAction::ecmp(vec![
+                    NextHop::swap(adj(5), l + 1).unwrap(),
+                    NextHop::pop(adj(6)),
+                ])
+                .unwrap(),
             };
             b.insert(l, a).unwrap();
         }

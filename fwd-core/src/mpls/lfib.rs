@@ -180,7 +180,10 @@ pub(super) struct FlatTable {
 impl FlatTable {
     /// Builds a table of `size` keys from `(key, action)` pairs with `key < size`
     /// (guaranteed by the builders; others are skipped).
-    pub(super) fn build<'a>(size: usize, items: impl Iterator<Item = (u32, &'a LfibAction)>) -> Self {
+    pub(super) fn build<'a>(
+        size: usize,
+        items: impl Iterator<Item = (u32, &'a LfibAction)>,
+    ) -> Self {
         let mut index = vec![0u32; size].into_boxed_slice();
         // slots[0] is never reached: index 0 means "no entry".
         let mut slots = vec![Slot::PopAndLookup];
@@ -234,6 +237,7 @@ impl FlatTable {
     }
 
     /// Number of keys the table indexes.
+    #[cfg(test)]
     pub(super) fn key_space(&self) -> usize {
         self.index.len()
     }
@@ -272,7 +276,11 @@ impl LfibBuilder {
 
     /// Sets the action of `label` (16..=2^20-1), returning the one it replaces. A
     /// `Forward` action needs 1..=[`MAX_ECMP_PATHS`] next hops.
-    pub fn insert(&mut self, label: u32, action: LfibAction) -> Result<Option<LfibAction>, TableError> {
+    pub fn insert(
+        &mut self,
+        label: u32,
+        action: LfibAction,
+    ) -> Result<Option<LfibAction>, TableError> {
         if label > MAX_LABEL {
             return Err(TableError::LabelOutOfRange(label));
         }
@@ -398,9 +406,18 @@ mod tests {
         assert_eq!(NextHop::push(adj(3), &[]).unwrap(), NextHop::pop(adj(3)));
         // explicit null is a valid out label (the egress asked for it), implicit null is not
         assert!(NextHop::swap(adj(1), 0).is_ok());
-        assert_eq!(NextHop::swap(adj(1), 3), Err(TableError::ImplicitNullOutLabel));
-        assert_eq!(NextHop::swap(adj(1), 1 << 20), Err(TableError::LabelOutOfRange(1 << 20)));
-        assert_eq!(NextHop::push(adj(1), &[20; 9]), Err(TableError::TooManyOutLabels(9)));
+        assert_eq!(
+            NextHop::swap(adj(1), 3),
+            Err(TableError::ImplicitNullOutLabel)
+        );
+        assert_eq!(
+            NextHop::swap(adj(1), 1 << 20),
+            Err(TableError::LabelOutOfRange(1 << 20))
+        );
+        assert_eq!(
+            NextHop::push(adj(1), &[20; 9]),
+            Err(TableError::TooManyOutLabels(9))
+        );
         assert!(NextHop::push(adj(1), &[20; MAX_OUT_LABELS]).is_ok());
         assert!(format!("{s:?}").contains("1100"));
     }
@@ -411,26 +428,41 @@ mod tests {
             LfibAction::swap(adj(1), 99).unwrap(),
             LfibAction::Forward(vec![NextHop::swap(adj(1), 99).unwrap()])
         );
-        assert_eq!(LfibAction::pop(adj(1)), LfibAction::Forward(vec![NextHop::pop(adj(1))]));
+        assert_eq!(
+            LfibAction::pop(adj(1)),
+            LfibAction::Forward(vec![NextHop::pop(adj(1))])
+        );
         assert_eq!(
             LfibAction::push(adj(1), &[20, 21]).unwrap(),
             LfibAction::Forward(vec![NextHop::push(adj(1), &[20, 21]).unwrap()])
         );
         assert_eq!(LfibAction::ecmp(vec![]), Err(TableError::EmptyEcmp));
         let many = vec![NextHop::pop(adj(1)); MAX_ECMP_PATHS + 1];
-        assert_eq!(LfibAction::ecmp(many), Err(TableError::TooManyPaths(MAX_ECMP_PATHS + 1)));
+        assert_eq!(
+            LfibAction::ecmp(many),
+            Err(TableError::TooManyPaths(MAX_ECMP_PATHS + 1))
+        );
     }
 
     #[test]
     fn builder_validates_labels_and_paths() {
         let mut b = LfibBuilder::new();
-        assert_eq!(b.insert(15, LfibAction::PopAndLookup), Err(TableError::ReservedLabel(15)));
-        assert_eq!(b.insert(0, LfibAction::PopAndLookup), Err(TableError::ReservedLabel(0)));
+        assert_eq!(
+            b.insert(15, LfibAction::PopAndLookup),
+            Err(TableError::ReservedLabel(15))
+        );
+        assert_eq!(
+            b.insert(0, LfibAction::PopAndLookup),
+            Err(TableError::ReservedLabel(0))
+        );
         assert_eq!(
             b.insert(1 << 20, LfibAction::PopAndLookup),
             Err(TableError::LabelOutOfRange(1 << 20))
         );
-        assert_eq!(b.insert(100, LfibAction::Forward(vec![])), Err(TableError::EmptyEcmp));
+        assert_eq!(
+            b.insert(100, LfibAction::Forward(vec![])),
+            Err(TableError::EmptyEcmp)
+        );
         assert_eq!(b.insert(16, LfibAction::PopAndLookup), Ok(None));
         assert_eq!(b.insert(MAX_LABEL, LfibAction::PopAndLookup), Ok(None));
         assert_eq!(
@@ -451,16 +483,21 @@ mod tests {
             NextHop::swap(adj(1), 1100).unwrap(),
             NextHop::swap(adj(2), 2100).unwrap(),
         ];
-        b.insert(7100, LfibAction::ecmp(ecmp.clone()).unwrap()).unwrap();
+        b.insert(7100, LfibAction::ecmp(ecmp.clone()).unwrap())
+            .unwrap();
         b.insert(7010, LfibAction::pop(adj(3))).unwrap();
         b.insert(7001, LfibAction::PopAndLookup).unwrap();
         b.insert(1100, LfibAction::Anycast(VlfibId(0))).unwrap();
-        b.insert(500, LfibAction::push(adj(4), &[600, 700]).unwrap()).unwrap();
+        b.insert(500, LfibAction::push(adj(4), &[600, 700]).unwrap())
+            .unwrap();
         let lfib = b.freeze();
         assert_eq!(lfib.len(), 5);
         assert!(!lfib.is_empty());
         assert_eq!(lfib.lookup(7100), Some(LfibEntry::Forward(&ecmp)));
-        assert_eq!(lfib.lookup(7010), Some(LfibEntry::Forward(&[NextHop::pop(adj(3))])));
+        assert_eq!(
+            lfib.lookup(7010),
+            Some(LfibEntry::Forward(&[NextHop::pop(adj(3))]))
+        );
         assert_eq!(lfib.lookup(7001), Some(LfibEntry::PopAndLookup));
         assert_eq!(lfib.lookup(1100), Some(LfibEntry::Anycast(VlfibId(0))));
         match lfib.lookup(500) {
@@ -471,7 +508,10 @@ mod tests {
             assert_eq!(lfib.lookup(missing), None, "label {missing}");
         }
         assert_eq!(lfib.to_builder(), b);
-        assert_eq!(lfib.anycast_entries().collect::<Vec<_>>(), vec![(1100, VlfibId(0))]);
+        assert_eq!(
+            lfib.anycast_entries().collect::<Vec<_>>(),
+            vec![(1100, VlfibId(0))]
+        );
         assert!(format!("{lfib:?}").contains("entries: 5"));
     }
 

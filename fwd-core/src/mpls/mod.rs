@@ -12,7 +12,7 @@
 //!   own anycast segment);
 //! - [`vlfib`]: the virtual LFIB of the draft, keyed by SID index;
 //! - [`forward()`]: the per-packet forwarding function (and [`impose`] for an ingress);
-//! - [`label_stack`]: the ingress label-stack computation of the draft's section 3.3;
+//! - [`label_stack`](mod@label_stack): the ingress label-stack computation of the draft's section 3.3;
 //! - [`config`]: the `[tables.mpls]` configuration section and its `build()`.
 //!
 //! # Forwarding semantics (choices documented here)
@@ -153,7 +153,10 @@ impl MplsTables {
         if vlfibs.len() > MAX_VLFIBS {
             return Err(TableError::TooManyVlfibs(vlfibs.len()));
         }
-        if let Some((label, id)) = lfib.anycast_entries().find(|(_, id)| id.index() >= vlfibs.len()) {
+        if let Some((label, id)) = lfib
+            .anycast_entries()
+            .find(|(_, id)| id.index() >= vlfibs.len())
+        {
             return Err(TableError::UnknownVlfib {
                 label,
                 vlfib: id.0,

@@ -174,8 +174,10 @@ mod tests {
     fn figure3_a1() {
         let (to_r1, to_a3, to_a4) = (adj(0), adj(1), adj(2));
         let mut b = Vlfib::builder();
-        b.insert(10, vec![NextHop::swap(to_r1, 7010).unwrap()]).unwrap();
-        b.insert(20, vec![NextHop::swap(to_r1, 7020).unwrap()]).unwrap();
+        b.insert(10, vec![NextHop::swap(to_r1, 7010).unwrap()])
+            .unwrap();
+        b.insert(20, vec![NextHop::swap(to_r1, 7020).unwrap()])
+            .unwrap();
         let thirty = vec![
             NextHop::swap(to_a3, 3030).unwrap(),
             NextHop::swap(to_a4, 4030).unwrap(),
@@ -205,7 +207,10 @@ mod tests {
     fn builder_checks() {
         let mut b = VlfibBuilder::new();
         assert!(b.is_empty());
-        assert_eq!(b.insert(1 << 20, vec![NextHop::pop(adj(1))]), Err(TableError::LabelOutOfRange(1 << 20)));
+        assert_eq!(
+            b.insert(1 << 20, vec![NextHop::pop(adj(1))]),
+            Err(TableError::LabelOutOfRange(1 << 20))
+        );
         assert_eq!(b.insert(5, vec![]), Err(TableError::EmptyEcmp));
         // reserved values are plain SID indexes here
         assert_eq!(b.insert(7, vec![NextHop::pop(adj(1))]), Ok(None));

@@ -235,7 +235,8 @@ impl PacketMeta {
         srh::Header::new_checked(frame.get_mut(at..usize::from(self.l3_end))?).ok()
     }
 
-    /// The UDP datagram, up to the end of the IP datagram.
+    /// The UDP datagram, up to the end of the IP datagram. `None` for a first fragment,
+    /// whose UDP length covers more than the fragment holds.
     #[inline]
     pub fn udp<'a>(&self, frame: &'a [u8]) -> Option<udp::Packet<&'a [u8]>> {
         if !self.is_udp() {

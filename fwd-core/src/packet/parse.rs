@@ -1064,23 +1064,51 @@ mod tests {
         v
     }
 
+    /// Every reason [`parse`] can return.
+    const PARSE_REASONS: [DropReason; 22] = [
+        DropReason::EthTruncated,
+        DropReason::EthNoPayload,
+        DropReason::VlanTruncated,
+        DropReason::VlanTooManyTags,
+        DropReason::UnknownEthertype,
+        DropReason::Ipv4Truncated,
+        DropReason::Ipv4BadVersion,
+        DropReason::Ipv4BadHeaderLen,
+        DropReason::Ipv4BadTotalLen,
+        DropReason::Ipv4BadChecksum,
+        DropReason::Ipv6Truncated,
+        DropReason::Ipv6BadVersion,
+        DropReason::Ipv6BadPayloadLen,
+        DropReason::Ipv6ExtTruncated,
+        DropReason::Ipv6TooManyExt,
+        DropReason::SrhTruncated,
+        DropReason::SrhBadLength,
+        DropReason::SrhSegmentsLeftBeyondLast,
+        DropReason::UdpTruncated,
+        DropReason::UdpBadLength,
+        DropReason::MplsTruncated,
+        DropReason::MplsStackTooDeep,
+    ];
+
     #[test]
     fn every_parse_drop_reason() {
         let mut seen = Vec::new();
         for (name, frame, expected) in bad_frames() {
             assert_eq!(parse(&frame), Err(expected), "{name}");
+            assert!(PARSE_REASONS.contains(&expected), "{name}");
             seen.push(expected);
         }
-        let not_from_parser = [
-            DropReason::TtlExpired,
-            DropReason::NoRoute,
-            DropReason::TxQueueFull,
-        ];
-        for reason in DropReason::ALL {
-            if not_from_parser.contains(reason) {
-                continue;
+        for reason in PARSE_REASONS {
+            assert!(seen.contains(&reason), "no test frame for {reason}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parse_errors_are_parse_reasons(data in proptest::collection::vec(any::<u8>(), 0..128)) {
+            if let Err(e) = parse(&data) {
+                prop_assert!(PARSE_REASONS.contains(&e));
             }
-            assert!(seen.contains(reason), "no test frame for {reason}");
         }
     }
 

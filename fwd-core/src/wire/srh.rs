@@ -15,7 +15,7 @@
 //! //         Optional Type Length Value objects (variable)       //
 //! ```
 //!
-//! Segment List[0] is the last segment of the path; Segments Left indexes the active
+//! Segment List\[0\] is the last segment of the path; Segments Left indexes the active
 //! segment. Per RFC 8754 §4.3.1.1 a Segments Left of up to Last Entry + 1 is valid (with
 //! reduced encapsulation the first segment is only in the destination address, so the
 //! active segment is then not in the list); more than that is an error.
