@@ -86,6 +86,7 @@ drop_reasons! {
     SrouSegmentListTruncated => "srou-segment-list-truncated", "SRoU Last Entry + 1 segments run past SRoU Length";
     SrouSegmentsLeftBeyondLast => "srou-sl-beyond-last", "SRoU Segments Left greater than Last Entry";
     SrouSegmentsLeftZero => "srou-sl-zero", "SRoU Segments Left 0 at a transit-only locator (would wrap)";
+    SrouNotFinal => "srou-not-final", "SRoU packet asked to decapsulate with segments left";
     SrouFamilyMismatch => "srou-family-mismatch", "outer IP family differs from the SRoU Protocol-ID";
     SrouFragment => "srou-fragment", "fragmented SRoU packet at a locator (no reassembly)";
     SrouOamUnsupported => "srou-oam-unsupported", "SRoU OAM packet (STUN/PM) not handled by the data plane";

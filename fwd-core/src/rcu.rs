@@ -89,7 +89,7 @@ impl<T> Reader<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     struct Tracked(u64, Arc<AtomicUsize>);
     impl Drop for Tracked {

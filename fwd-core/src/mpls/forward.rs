@@ -169,10 +169,14 @@ fn decide<'t>(
         if ttl <= 1 {
             return Err(DropReason::TtlExpired);
         }
-        let payload = if hop.out_labels().is_empty() && replaced.bos() {
-            Some(payload_after(removed)?)
-        } else {
-            None
+        let payload = match (hop.out_labels().is_empty(), replaced.bos()) {
+            (true, true) => Some(payload_after(removed)?),
+            (true, false) => {
+                // The pop exposes the next label, which gets the TTL: it must be there.
+                lse_at(removed)?;
+                None
+            }
+            (false, _) => None,
         };
         Ok(Decision::Forward {
             removed,
@@ -507,6 +511,16 @@ mod tests {
         assert_eq!(pkt.data(), &f[..]);
         let (f, l3) = frame(false, &[(6030, 0, 64)], &[]);
         assert_eq!(run(&t, &f, l3, 0).0, Err(DropReason::MplsBadPayload));
+    }
+
+    #[test]
+    fn php_exposing_a_missing_label_is_dropped_unchanged() {
+        let t = tables(&[(6030, LfibAction::pop(adj(7)))], vec![]);
+        let (mut f, l3) = frame(false, &[(6030, 0, 64)], &[]);
+        f[l3 + 2] &= !1; // S=0 but nothing follows
+        let (r, pkt) = run(&t, &f, l3, 0);
+        assert_eq!(r, Err(DropReason::MplsTruncated));
+        assert_eq!(pkt.data(), &f[..]);
     }
 
     #[test]
