@@ -8,6 +8,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use fwd_core::adjacency::Adjacency;
+use fwd_core::pipeline::Pipeline;
 use serde::Deserialize;
 
 /// A configuration error: file, field, expectation.
@@ -59,9 +61,12 @@ pub struct Config {
     /// Ports, in port-id order.
     #[serde(default, rename = "port")]
     pub ports: Vec<PortConfig>,
-    /// Port-to-port forwarding.
+    /// Port-to-port forwarding (each port's default for what the tables do not claim).
     #[serde(default)]
     pub xconnect: Vec<XConnectConfig>,
+    /// Named adjacencies (egress port + next-hop MAC) the tables forward to.
+    #[serde(default)]
+    pub adjacency: Vec<AdjacencyConfig>,
     /// Lookup tables (MPLS, SRoU, service FIBs, ...): filled by later issues.
     #[serde(default)]
     pub tables: TablesConfig,
@@ -173,10 +178,27 @@ pub struct XConnectConfig {
     pub src_mac: Option<String>,
 }
 
-/// `[tables]`: reserved for the lookup tables of the data-plane issue.
+/// One `[[adjacency]]`: a name the tables use for "send on this port to this MAC".
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AdjacencyConfig {
+    /// Name referred to by table entries.
+    pub name: String,
+    /// Egress port name.
+    pub port: String,
+    /// Next hop's MAC.
+    pub dst_mac: String,
+    /// Source MAC; default: the egress port's own MAC.
+    pub src_mac: Option<String>,
+}
+
+/// `[tables]`: the lookup tables (see `config/` for a worked example of each).
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
-pub struct TablesConfig {}
+pub struct TablesConfig {
+    /// `[tables.mpls]`: LFIB, anycast segments and V-LFIBs (seed 004).
+    pub mpls: Option<fwd_core::mpls::MplsConfig>,
+}
 
 /// How a port's device is given to EAL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -438,7 +460,108 @@ impl Config {
                 }
             }
         }
+        let mut adj_names = BTreeSet::new();
+        for (i, a) in self.adjacency.iter().enumerate() {
+            if a.name.is_empty() || !adj_names.insert(a.name.as_str()) {
+                return Err(bad(
+                    format!("adjacency[{i}].name"),
+                    "a unique non-empty name",
+                    format!("{:?}", a.name),
+                ));
+            }
+            if !names.contains(a.port.as_str()) {
+                return Err(bad(
+                    format!("adjacency[{i}].port"),
+                    &format!("the name of a [[port]] (one of {:?})", names),
+                    format!("{:?}", a.port),
+                ));
+            }
+            for (f, v) in [
+                ("dst_mac", Some(&a.dst_mac)),
+                ("src_mac", a.src_mac.as_ref()),
+            ] {
+                if let Some(v) = v {
+                    if parse_mac(v).is_none() {
+                        return Err(bad(
+                            format!("adjacency[{i}].{f}"),
+                            "a MAC address like 02:00:00:00:00:01",
+                            format!("{v:?}"),
+                        ));
+                    }
+                }
+            }
+        }
+        // Build the tables once with stand-in port ids and MACs: every table error is
+        // found here, before EAL starts.
+        let ids: Vec<u16> = (0..self.ports.len() as u16).collect();
+        let macs = vec![[0u8; 6]; self.ports.len()];
+        self.build_pipeline(&ids, &macs, file)?;
         Ok(())
+    }
+
+    /// Builds the forwarding snapshot: cross-connects and tables, given each configured
+    /// port's DPDK id and MAC (in `[[port]]` order).
+    pub fn build_pipeline(
+        &self,
+        port_ids: &[u16],
+        port_macs: &[[u8; 6]],
+        file: &Path,
+    ) -> Result<Pipeline, ConfigError> {
+        let invalid = |field: String, expected: String, got: String| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            field,
+            expected,
+            got,
+        };
+        let adjacency = |port: &str, dst: &str, src: Option<&String>| -> Option<Adjacency> {
+            let i = self.port_index(port)?;
+            Some(Adjacency {
+                port: *port_ids.get(i)?,
+                dst_mac: parse_mac(dst)?,
+                src_mac: match src {
+                    Some(s) => parse_mac(s)?,
+                    None => *port_macs.get(i)?,
+                },
+            })
+        };
+        let mut p = Pipeline::new();
+        for (i, x) in self.xconnect.iter().enumerate() {
+            let from = self
+                .port_index(&x.from)
+                .and_then(|f| port_ids.get(f))
+                .ok_or_else(|| {
+                    invalid(
+                        format!("xconnect[{i}].from"),
+                        "a port".into(),
+                        x.from.clone(),
+                    )
+                })?;
+            let adj = adjacency(&x.to, &x.dst_mac, x.src_mac.as_ref()).ok_or_else(|| {
+                invalid(
+                    format!("xconnect[{i}]"),
+                    "a valid port and MACs".into(),
+                    x.to.clone(),
+                )
+            })?;
+            p.set_xconnect(*from, adj).map_err(|e| {
+                invalid(
+                    format!("xconnect[{i}]"),
+                    "a port id below 32".into(),
+                    e.to_string(),
+                )
+            })?;
+        }
+        let named = |name: &str| -> Option<Adjacency> {
+            let a = self.adjacency.iter().find(|a| a.name == name)?;
+            adjacency(&a.port, &a.dst_mac, a.src_mac.as_ref())
+        };
+        if let Some(mpls) = &self.tables.mpls {
+            let tables = mpls
+                .build(named)
+                .map_err(|e| invalid(e.field, e.expected, e.got))?;
+            p.set_mpls(tables);
+        }
+        Ok(p)
     }
 
     /// Index of the port named `name`.
@@ -579,6 +702,30 @@ dst_mac = "02:00:00:00:00:02"
         assert!(e.contains("rx_queues"), "{e}");
         let e = err("[[port]]\nname = \"a\"\n");
         assert!(e.contains("device"), "{e}");
+    }
+
+    #[test]
+    fn mpls_tables_and_adjacencies_are_validated_at_load() {
+        let base = format!(
+            "{GOOD}\n[[adjacency]]\nname = \"to-b\"\nport = \"b\"\ndst_mac = \"02:00:00:00:00:0b\"\n\n[tables.mpls]\n"
+        );
+        let ok = format!(
+            "{base}[[tables.mpls.lfib]]\nlabel = 1000\naction = \"swap\"\npaths = [{{ adjacency = \"to-b\", labels = [2000] }}]\n"
+        );
+        let c = load(&ok).expect("valid MPLS table");
+        let p = c
+            .build_pipeline(&[3, 4], &[[0; 6], [9; 6]], Path::new("t.toml"))
+            .expect("builds");
+        assert_eq!(p.mpls().lfib().len(), 1);
+        let e = err(&ok.replace("adjacency = \"to-b\"", "adjacency = \"nowhere\""));
+        assert!(
+            e.contains("t.toml") && e.contains("tables.mpls.lfib[0].paths[0].adjacency"),
+            "{e}"
+        );
+        let e = err(&ok.replace("label = 1000", "label = 2000000"));
+        assert!(e.contains("tables.mpls.lfib[0].label"), "{e}");
+        let e = err(&ok.replace("port = \"b\"", "port = \"zz\""));
+        assert!(e.contains("adjacency[0].port"), "{e}");
     }
 
     #[test]

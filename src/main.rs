@@ -11,7 +11,7 @@ mod config;
 mod demo;
 mod run;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -133,7 +133,7 @@ fn main() -> Result<()> {
         }
         Cmd::Run { config, args, eal } => {
             let cfg = Config::load(&config)?;
-            let report = run::run(&cfg, &options(args, eal))?;
+            let report = run::run(&cfg, &config, &options(args, eal))?;
             run::print_report(&report);
         }
         Cmd::Demo { args, workdir } => {
@@ -153,7 +153,7 @@ fn main() -> Result<()> {
                 dir.display(),
                 opts.duration.unwrap_or_default()
             );
-            let report = run::run(&cfg, &opts)?;
+            let report = run::run(&cfg, Path::new("<embedded config/demo.toml>"), &opts)?;
             run::print_report(&report);
         }
     }

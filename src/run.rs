@@ -1,6 +1,6 @@
 //! `srgate run`: EAL, mempool, ports, workers on lcores, live rate line, final counters.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,14 +10,12 @@ use dpdk_sys::eal::Eal;
 use dpdk_sys::lcore;
 use dpdk_sys::mempool::PktMempool;
 use dpdk_sys::port::{self, Port, PortStats};
-use fwd_core::adjacency::Adjacency;
 use fwd_core::counters::{CounterSnapshot, WorkerCounters};
-use fwd_core::pipeline::Pipeline;
 use fwd_core::rcu::Publisher;
 use fwd_core::worker::{self, IdlePolicy, LcoreWork, RxWork};
 use serde::Serialize;
 
-use crate::config::{parse_device, parse_mac, Config};
+use crate::config::{parse_device, Config};
 
 /// Options of one run beyond the config file.
 #[derive(Debug, Clone, Default)]
@@ -87,7 +85,7 @@ struct Task {
 }
 
 /// Runs the data plane described by `cfg` until SIGINT/SIGTERM, the duration, or idleness.
-pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
+pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunReport> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal while stopping exits at once.
@@ -154,24 +152,9 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
         ports.push(port);
     }
 
-    let mut pipeline = Pipeline::new();
-    for x in &cfg.xconnect {
-        let from = cfg.port_index(&x.from).context("validated port")?;
-        let to = cfg.port_index(&x.to).context("validated port")?;
-        let src_mac = match &x.src_mac {
-            Some(s) => parse_mac(s).context("validated mac")?,
-            None => ports[to].mac(),
-        };
-        pipeline.set_xconnect(
-            ports[from].id(),
-            Adjacency {
-                port: ports[to].id(),
-                dst_mac: parse_mac(&x.dst_mac).context("validated mac")?,
-                src_mac,
-            },
-        )?;
-    }
-
+    let ids: Vec<u16> = ports.iter().map(Port::id).collect();
+    let macs: Vec<[u8; 6]> = ports.iter().map(Port::mac).collect();
+    let pipeline = cfg.build_pipeline(&ids, &macs, config_file)?;
     let tables = Publisher::new(pipeline);
     let counters: Vec<WorkerCounters> = tasks.iter().map(|_| WorkerCounters::default()).collect();
     let idle = IdlePolicy {

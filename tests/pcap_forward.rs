@@ -79,7 +79,11 @@ src_mac = "{SRC}"
     assert_eq!(total(&json, "tx_packets"), 60, "{json}");
     assert_eq!(handled(&json, "ipv4"), 30);
     assert_eq!(handled(&json, "ipv6"), 20);
-    assert_eq!(handled(&json, "mpls"), 10);
+    assert_eq!(
+        handled(&json, "mpls-xconnect"),
+        10,
+        "labels the (empty) LFIB does not hold use the cross-connect"
+    );
     assert_eq!(
         json["total"]["drops"]
             .as_object()

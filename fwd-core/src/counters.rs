@@ -39,13 +39,23 @@ pub enum Handler {
     Ipv4 = 0,
     /// IPv6 (hop-limit decrement).
     Ipv6 = 1,
-    /// MPLS (top-label TTL decrement).
+    /// MPLS label switched by the LFIB / V-LFIB (swap, pop, push, anycast).
     Mpls = 2,
+    /// MPLS label the LFIB does not hold, sent on the port's cross-connect (TTL decrement).
+    MplsXconnect = 3,
+    /// MPLS stack terminated here, the IP payload forwarded by the IP path.
+    MplsLocal = 4,
 }
 
 impl Handler {
     /// Every handler, in counter order.
-    pub const ALL: [Handler; 3] = [Handler::Ipv4, Handler::Ipv6, Handler::Mpls];
+    pub const ALL: [Handler; 5] = [
+        Handler::Ipv4,
+        Handler::Ipv6,
+        Handler::Mpls,
+        Handler::MplsXconnect,
+        Handler::MplsLocal,
+    ];
 
     /// Stable short name.
     pub const fn name(self) -> &'static str {
@@ -53,6 +63,8 @@ impl Handler {
             Handler::Ipv4 => "ipv4",
             Handler::Ipv6 => "ipv6",
             Handler::Mpls => "mpls",
+            Handler::MplsXconnect => "mpls-xconnect",
+            Handler::MplsLocal => "mpls-local",
         }
     }
 }
@@ -76,7 +88,7 @@ pub struct WorkerCounters {
     /// Longest poll loop seen, in TSC cycles (written by the worker, a max, not a sum).
     pub max_loop_cycles: Counter,
     /// Packets forwarded per handler.
-    pub handled: [Counter; 3],
+    pub handled: [Counter; Handler::ALL.len()],
     /// Drops per reason.
     pub drops: [Counter; DropReason::COUNT],
 }

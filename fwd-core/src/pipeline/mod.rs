@@ -2,16 +2,20 @@
 //! the egress port.
 //!
 //! Like a VPP graph, each step does one job: [`crate::packet::parse`] validates and locates
-//! headers, a handler per protocol ([`ip`], [`mpls`]) applies its forwarding rules, and the
-//! chosen [`Adjacency`] rewrites the Ethernet header for the egress port. The whole decision is a pure
-//! function over the frame bytes; the worker loop only moves mbufs.
+//! headers, a handler per protocol applies its forwarding rules (the MPLS LFIB of
+//! [`crate::mpls`]; [`ip`] for IPv4/IPv6), and the chosen [`Adjacency`] rewrites the
+//! Ethernet header for the egress port. The whole decision is a pure function over the
+//! packet; the worker loop only moves mbufs.
 //!
-//! The forwarding action of the foundation is a cross-connect: frames from one port go to
-//! another with MAC rewrite. The lookup tables of later issues replace the cross-connect as the
-//! source of the egress decision.
+//! A [`Pipeline`] is one immutable snapshot of every forwarding table; the control side
+//! builds a new one and publishes it RCU-style ([`crate::rcu`]).
 //!
-//! A cross-connect maps an ingress port to an [`Adjacency`].
+//! Each port may have a cross-connect: the port's default adjacency for what the tables do
+//! not claim (IP packets, until the overlay routes of a later issue, and MPLS labels the
+//! LFIB does not hold, forwarded with only their TTL decremented by [`mpls`]). Without a
+//! cross-connect such packets are dropped (`no-route`, `mpls-no-label`).
 
+pub mod flow;
 pub mod ip;
 pub mod mpls;
 
@@ -19,7 +23,8 @@ use crate::adjacency::Adjacency;
 use crate::buf::PacketBuf;
 use crate::counters::Handler;
 use crate::drop::DropReason;
-use crate::packet::{parse, L3Kind};
+use crate::mpls::{MplsOutcome, MplsTables};
+use crate::packet::{parse, L3Kind, PacketMeta};
 
 /// Port ids the pipeline can address (DPDK's default RTE_MAX_ETHPORTS).
 pub const MAX_PORTS: usize = 32;
@@ -46,27 +51,20 @@ pub enum PipelineError {
     PortOutOfRange(u16),
 }
 
-/// The forwarding state one worker uses. Cheap to clone (fixed-size arrays).
-#[derive(Debug, Clone)]
+/// One snapshot of the forwarding state every worker uses.
+#[derive(Debug, Default)]
 pub struct Pipeline {
     xconnect: [Option<Adjacency>; MAX_PORTS],
-}
-
-impl Default for Pipeline {
-    fn default() -> Self {
-        Self::new()
-    }
+    mpls: MplsTables,
 }
 
 impl Pipeline {
     /// A pipeline that forwards nothing (every packet is a `no-route` drop).
     pub fn new() -> Self {
-        Pipeline {
-            xconnect: [None; MAX_PORTS],
-        }
+        Self::default()
     }
 
-    /// Frames received on `in_port` are forwarded to `adj`.
+    /// Frames received on `in_port` that no table claims are forwarded to `adj`.
     pub fn set_xconnect(&mut self, in_port: u16, adj: Adjacency) -> Result<(), PipelineError> {
         if adj.port as usize >= MAX_PORTS {
             return Err(PipelineError::PortOutOfRange(adj.port));
@@ -79,34 +77,94 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Installs the MPLS LFIB and V-LFIBs.
+    pub fn set_mpls(&mut self, tables: MplsTables) {
+        self.mpls = tables;
+    }
+
     /// The cross-connect of `in_port`, if any.
     pub fn xconnect(&self, in_port: u16) -> Option<&Adjacency> {
         self.xconnect.get(in_port as usize)?.as_ref()
+    }
+
+    /// The MPLS tables.
+    pub fn mpls(&self) -> &MplsTables {
+        &self.mpls
     }
 
     /// Decides the fate of one frame received on `in_port`, rewriting it in place when it
     /// is forwarded. Never panics, whatever the bytes.
     #[inline]
     pub fn process<B: PacketBuf>(&self, in_port: u16, pkt: &mut B) -> Action {
-        let frame = pkt.data_mut();
-        let meta = match parse(frame) {
+        let meta = match parse(pkt.data()) {
             Ok(m) => m,
             Err(reason) => return Action::Drop(reason),
         };
+        match meta.l3 {
+            L3Kind::Mpls => self.mpls_packet(in_port, pkt, &meta),
+            L3Kind::Ipv4 | L3Kind::Ipv6 => self.ip_packet(in_port, pkt.data_mut(), &meta, None),
+        }
+    }
+
+    #[inline]
+    fn mpls_packet<B: PacketBuf>(&self, in_port: u16, pkt: &mut B, meta: &PacketMeta) -> Action {
+        let hash = flow::flow_hash(pkt.data(), meta);
+        match crate::mpls::forward(&self.mpls, pkt, meta.l3_offset as usize, hash) {
+            Ok(MplsOutcome::Forward(adj)) => Action::Forward {
+                port: adj.port,
+                handler: Handler::Mpls,
+            },
+            Ok(MplsOutcome::LocalDelivery(_)) => {
+                // The stack ended here: the frame is now an IP packet for the IP path.
+                match parse(pkt.data()) {
+                    Ok(inner) => {
+                        self.ip_packet(in_port, pkt.data_mut(), &inner, Some(Handler::MplsLocal))
+                    }
+                    Err(reason) => Action::Drop(reason),
+                }
+            }
+            Err(DropReason::MplsNoLabel) => match self.xconnect(in_port) {
+                Some(adj) => {
+                    let frame = pkt.data_mut();
+                    match mpls::forward(frame, meta) {
+                        Ok(()) => {
+                            adj.rewrite(frame);
+                            Action::Forward {
+                                port: adj.port,
+                                handler: Handler::MplsXconnect,
+                            }
+                        }
+                        Err(reason) => Action::Drop(reason),
+                    }
+                }
+                None => Action::Drop(DropReason::MplsNoLabel),
+            },
+            Err(reason) => Action::Drop(reason),
+        }
+    }
+
+    #[inline]
+    fn ip_packet(
+        &self,
+        in_port: u16,
+        frame: &mut [u8],
+        meta: &PacketMeta,
+        handler: Option<Handler>,
+    ) -> Action {
         let Some(adj) = self.xconnect(in_port) else {
             return Action::Drop(DropReason::NoRoute);
         };
         let handled = match meta.l3 {
-            L3Kind::Ipv4 => ip::forward_ipv4(frame, &meta).map(|()| Handler::Ipv4),
-            L3Kind::Ipv6 => ip::forward_ipv6(frame, &meta).map(|()| Handler::Ipv6),
-            L3Kind::Mpls => mpls::forward(frame, &meta).map(|()| Handler::Mpls),
+            L3Kind::Ipv4 => ip::forward_ipv4(frame, meta).map(|()| Handler::Ipv4),
+            L3Kind::Ipv6 => ip::forward_ipv6(frame, meta).map(|()| Handler::Ipv6),
+            L3Kind::Mpls => Err(DropReason::MplsBadPayload),
         };
         match handled {
-            Ok(handler) => {
+            Ok(h) => {
                 adj.rewrite(frame);
                 Action::Forward {
                     port: adj.port,
-                    handler,
+                    handler: handler.unwrap_or(h),
                 }
             }
             Err(reason) => Action::Drop(reason),

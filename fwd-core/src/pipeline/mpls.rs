@@ -1,5 +1,5 @@
-//! MPLS forwarding rule of the foundation: the top label is kept and its TTL decremented
-//! (the LFIB of the data-plane issue replaces this with swap/pop/push).
+//! MPLS on a cross-connect: a label the LFIB does not hold, on a port with a cross-connect,
+//! is kept and only its TTL decremented (the label-switching proper is [`crate::mpls`]).
 
 use crate::drop::DropReason;
 use crate::packet::PacketMeta;
