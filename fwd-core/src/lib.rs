@@ -8,6 +8,7 @@
 //! - [`drop`]: the reasons a packet can be dropped, one counter each;
 //! - [`mpls`]: the LFIB, anycast segments with a virtual LFIB, and MPLS label forwarding;
 //! - [`pipeline`]: per-protocol handlers that turn a parsed packet into an [`pipeline::Action`];
+//! - [`srou`]: Segment Routing over UDP: header view, tables, encapsulation, transit, decapsulation;
 //! - [`rcu`]: RCU-style publication of table snapshots (workers read, the control side swaps);
 //! - [`counters`]: single-writer per-worker counters readable from other threads;
 //! - [`worker`]: the poll-mode burst loop over DPDK queues (the only part that needs EAL).
@@ -24,5 +25,6 @@ pub mod mpls;
 pub mod packet;
 pub mod pipeline;
 pub mod rcu;
+pub mod srou;
 pub mod wire;
 pub mod worker;

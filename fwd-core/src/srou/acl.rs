@@ -137,7 +137,10 @@ mod tests {
         assert_eq!(acl.check(&[1, 2, 3, 0]), TokenDecision::Permitted);
         assert_eq!(acl.check(&[]), TokenDecision::Permitted);
         assert_eq!(acl.check(&[0u8; 40]), TokenDecision::Permitted);
-        assert_eq!(TokenDecision::Blocked.result(), Err(DropReason::SrouTokenBlocked));
+        assert_eq!(
+            TokenDecision::Blocked.result(),
+            Err(DropReason::SrouTokenBlocked)
+        );
     }
 
     #[test]

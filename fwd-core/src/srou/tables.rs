@@ -11,8 +11,7 @@ use std::collections::HashMap;
 
 use super::acl::{TokenAcl, TokenDecision};
 use super::wire::{
-    Body, Header, Repr, SegmentType, Segments, ServiceSegment, MAGIC, MAX_LEN,
-    SERVICE_SEGMENT_MARK,
+    Body, Header, Repr, SegmentType, Segments, ServiceSegment, MAGIC, MAX_LEN, SERVICE_SEGMENT_MARK,
 };
 use crate::adjacency::Adjacency;
 
@@ -213,6 +212,15 @@ impl SrouPolicy {
     pub fn header(&self) -> &[u8] {
         &self.header[..usize::from(self.header_len)]
     }
+
+    /// Bytes encapsulation adds in front of the inner IP packet besides the Ethernet
+    /// header: outer IP + UDP + SRoU. A frame needs this much headroom (less the L2 bytes
+    /// beyond 14 it arrived with); a DPDK mbuf has 128 by default.
+    #[inline]
+    pub fn overhead(&self) -> usize {
+        let ip = if self.source.is_ipv4() { 20 } else { 40 };
+        ip + 8 + usize::from(self.header_len)
+    }
 }
 
 /// Why a policy cannot be compiled.
@@ -337,6 +345,16 @@ impl SrouTables {
     /// Number of ingress policies.
     pub fn policy_count(&self) -> usize {
         self.policies.len()
+    }
+
+    /// The largest [`SrouPolicy::overhead`] (0 without policies): the packet-buffer
+    /// headroom encapsulation needs in the worst case.
+    pub fn max_overhead(&self) -> usize {
+        self.policies
+            .values()
+            .map(SrouPolicy::overhead)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The underlay adjacency towards `ip`: an exact next hop, else the default one.
@@ -581,8 +599,12 @@ mod tests {
             },
         );
         let t = b.build().expect("builds");
-        let p = t.policy(&"172.16.0.5".parse().expect("ip")).expect("policy");
+        let p = t
+            .policy(&"172.16.0.5".parse().expect("ip"))
+            .expect("policy");
         assert_eq!(p.first_hop(), sa("10.0.0.1:8811"));
+        assert_eq!(p.overhead(), 20 + 8 + 29);
+        assert_eq!(t.max_overhead(), 57);
         assert_eq!(p.adjacency(), adj(1));
         assert_eq!(p.token_decision(), TokenDecision::Permitted);
         assert_eq!(
@@ -646,7 +668,9 @@ mod tests {
             let mut bb = b.clone();
             bb.policy(dst, s);
             match bb.build() {
-                Err(TablesError::Policy { index: 0, error, .. }) => assert_eq!(error, want),
+                Err(TablesError::Policy {
+                    index: 0, error, ..
+                }) => assert_eq!(error, want),
                 other => panic!("expected {want:?}, got {other:?}"),
             }
         }
@@ -694,13 +718,18 @@ mod tests {
             },
         );
         let t = b.build().expect("builds");
-        let p = t.policy(&"172.16.0.1".parse().expect("ip")).expect("policy");
+        let p = t
+            .policy(&"172.16.0.1".parse().expect("ip"))
+            .expect("policy");
         assert_eq!(p.token_decision(), TokenDecision::NotPermitted);
         assert_eq!(p.adjacency(), adj(3));
         assert_eq!(t.next_hop(&"1.2.3.4".parse().expect("ip")), Some(adj(3)));
         assert!(!t.is_empty());
         assert!(SrouTables::default().is_empty());
-        assert_eq!(SrouTables::default().next_hop(&"1.2.3.4".parse().expect("ip")), None);
+        assert_eq!(
+            SrouTables::default().next_hop(&"1.2.3.4".parse().expect("ip")),
+            None
+        );
     }
 
     #[test]

@@ -745,7 +745,9 @@ pub struct Repr<'a> {
 
 impl<'a> Repr<'a> {
     /// Reads a header; runs [`Header::check_len`] first. SR Hdr Len is ignored.
-    pub fn parse<T: AsRef<[u8]> + ?Sized>(header: &'a Header<&'a T>) -> Result<Repr<'a>, DropReason> {
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(
+        header: &'a Header<&'a T>,
+    ) -> Result<Repr<'a>, DropReason> {
         header.check_len()?;
         let buf: &'a [u8] = header.buffer.as_ref();
         let flow_id = &buf[field::FLOW_ID..header.source_offset()];
@@ -914,7 +916,10 @@ mod tests {
         assert!(h.set_segment(0, sa("10.0.0.2:8811")));
         assert!(h.set_segment(1, sa("10.0.0.1:8811")));
         assert!(!h.set_segment(2, sa("10.0.0.3:8811")), "beyond last entry");
-        assert!(!h.set_segment(0, sa("[2001:db8::1]:1")), "wrong segment type");
+        assert!(
+            !h.set_segment(0, sa("[2001:db8::1]:1")),
+            "wrong segment type"
+        );
         assert_eq!(bytes, EXAMPLE);
     }
 
