@@ -198,6 +198,8 @@ pub struct AdjacencyConfig {
 pub struct TablesConfig {
     /// `[tables.mpls]`: LFIB, anycast segments and V-LFIBs (seed 004).
     pub mpls: Option<fwd_core::mpls::MplsConfig>,
+    /// `[tables.srou]`: SRoU locators, policies, next hops and tokens (seed 000).
+    pub srou: Option<fwd_core::srou::config::SrouConfig>,
 }
 
 /// How a port's device is given to EAL.
@@ -560,6 +562,19 @@ impl Config {
                 .build(named)
                 .map_err(|e| invalid(e.field, e.expected, e.got))?;
             p.set_mpls(tables);
+        }
+        if let Some(srou) = &self.tables.srou {
+            let port_ref = |name: &str| -> Option<fwd_core::srou::config::PortRef> {
+                let i = self.port_index(name)?;
+                Some(fwd_core::srou::config::PortRef {
+                    id: *port_ids.get(i)?,
+                    mac: *port_macs.get(i)?,
+                })
+            };
+            let tables = srou
+                .build(&port_ref)
+                .map_err(|e| invalid(e.field, e.expected, e.got))?;
+            p.set_srou(tables);
         }
         Ok(p)
     }

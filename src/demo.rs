@@ -187,10 +187,11 @@ mod tests {
             },
         )
         .expect("valid");
+        let counters = fwd_core::counters::WorkerCounters::default();
         let mut fwd = 0;
         let mut drops = Vec::new();
         for f in demo_frames() {
-            match p.process(0, &mut VecBuf::new(&f)) {
+            match p.process(0, &mut VecBuf::new(&f), &counters) {
                 Action::Forward { .. } => fwd += 1,
                 Action::Drop(r) => drops.push(r.name()),
             }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 
 use crate::drop::DropReason;
+use crate::srou::{SrouCounterSnapshot, SrouCounters};
 
 /// A single-writer counter.
 #[derive(Debug, Default)]
@@ -45,16 +46,22 @@ pub enum Handler {
     MplsXconnect = 3,
     /// MPLS stack terminated here, the IP payload forwarded by the IP path.
     MplsLocal = 4,
+    /// SRoU encapsulation at ingress or transit at a locator.
+    Srou = 5,
+    /// SRoU egress: decapsulated and the inner packet forwarded.
+    SrouDecap = 6,
 }
 
 impl Handler {
     /// Every handler, in counter order.
-    pub const ALL: [Handler; 5] = [
+    pub const ALL: [Handler; 7] = [
         Handler::Ipv4,
         Handler::Ipv6,
         Handler::Mpls,
         Handler::MplsXconnect,
         Handler::MplsLocal,
+        Handler::Srou,
+        Handler::SrouDecap,
     ];
 
     /// Stable short name.
@@ -65,6 +72,8 @@ impl Handler {
             Handler::Mpls => "mpls",
             Handler::MplsXconnect => "mpls-xconnect",
             Handler::MplsLocal => "mpls-local",
+            Handler::Srou => "srou",
+            Handler::SrouDecap => "srou-decap",
         }
     }
 }
@@ -91,6 +100,8 @@ pub struct WorkerCounters {
     pub handled: [Counter; Handler::ALL.len()],
     /// Drops per reason.
     pub drops: [Counter; DropReason::COUNT],
+    /// SRoU behaviour counters.
+    pub srou: SrouCounters,
 }
 
 impl Default for WorkerCounters {
@@ -105,6 +116,7 @@ impl Default for WorkerCounters {
             max_loop_cycles: Counter::default(),
             handled: std::array::from_fn(|_| Counter::default()),
             drops: std::array::from_fn(|_| Counter::default()),
+            srou: SrouCounters::default(),
         }
     }
 }
@@ -148,6 +160,7 @@ impl WorkerCounters {
                 .iter()
                 .map(|r| (r.name().to_string(), self.drops[r.index()].get()))
                 .collect(),
+            srou: self.srou.snapshot(),
         }
     }
 }
@@ -173,6 +186,8 @@ pub struct CounterSnapshot {
     pub handled: std::collections::BTreeMap<String, u64>,
     /// Drops per reason name (every reason listed, zeros included).
     pub drops: std::collections::BTreeMap<String, u64>,
+    /// SRoU behaviours.
+    pub srou: SrouCounterSnapshot,
 }
 
 impl CounterSnapshot {
@@ -196,6 +211,12 @@ impl CounterSnapshot {
         for (k, v) in &o.drops {
             *self.drops.entry(k.clone()).or_default() += v;
         }
+        let (a, b) = (&mut self.srou, &o.srou);
+        a.encapsulated += b.encapsulated;
+        a.transited += b.transited;
+        a.decapsulated += b.decapsulated;
+        a.nat_alg += b.nat_alg;
+        a.tokens_permitted += b.tokens_permitted;
     }
 }
 

@@ -78,7 +78,7 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
             for (m, act) in rx_burst.as_mut_slice().iter_mut().zip(actions.iter_mut()) {
                 bytes += m.pkt_len() as u64;
                 *act = if m.segments() == 1 {
-                    pipeline.process(in_port, m)
+                    pipeline.process(in_port, m, c)
                 } else {
                     // Multi-segment frames only arrive with scatter RX, which srgate does
                     // not enable; parse the first segment's view anyway would be wrong.

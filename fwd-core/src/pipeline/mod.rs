@@ -21,10 +21,11 @@ pub mod mpls;
 
 use crate::adjacency::Adjacency;
 use crate::buf::PacketBuf;
-use crate::counters::Handler;
+use crate::counters::{Handler, WorkerCounters};
 use crate::drop::DropReason;
 use crate::mpls::{MplsOutcome, MplsTables};
 use crate::packet::{parse, L3Kind, PacketMeta};
+use crate::srou::{self, SrouTables};
 
 /// Port ids the pipeline can address (DPDK's default RTE_MAX_ETHPORTS).
 pub const MAX_PORTS: usize = 32;
@@ -56,6 +57,7 @@ pub enum PipelineError {
 pub struct Pipeline {
     xconnect: [Option<Adjacency>; MAX_PORTS],
     mpls: MplsTables,
+    srou: SrouTables,
 }
 
 impl Pipeline {
@@ -82,6 +84,16 @@ impl Pipeline {
         self.mpls = tables;
     }
 
+    /// Installs the SRoU locators, policies and token lists.
+    pub fn set_srou(&mut self, tables: SrouTables) {
+        self.srou = tables;
+    }
+
+    /// The SRoU tables.
+    pub fn srou(&self) -> &SrouTables {
+        &self.srou
+    }
+
     /// The cross-connect of `in_port`, if any.
     pub fn xconnect(&self, in_port: u16) -> Option<&Adjacency> {
         self.xconnect.get(in_port as usize)?.as_ref()
@@ -93,16 +105,51 @@ impl Pipeline {
     }
 
     /// Decides the fate of one frame received on `in_port`, rewriting it in place when it
-    /// is forwarded. Never panics, whatever the bytes.
+    /// is forwarded; behaviour counters go to `c` (the calling worker's). Never panics,
+    /// whatever the bytes.
     #[inline]
-    pub fn process<B: PacketBuf>(&self, in_port: u16, pkt: &mut B) -> Action {
+    pub fn process<B: PacketBuf>(&self, in_port: u16, pkt: &mut B, c: &WorkerCounters) -> Action {
         let meta = match parse(pkt.data()) {
             Ok(m) => m,
             Err(reason) => return Action::Drop(reason),
         };
         match meta.l3 {
             L3Kind::Mpls => self.mpls_packet(in_port, pkt, &meta),
-            L3Kind::Ipv4 | L3Kind::Ipv6 => self.ip_packet(in_port, pkt.data_mut(), &meta, None),
+            L3Kind::Ipv4 | L3Kind::Ipv6 => self.ip_or_srou(in_port, pkt, &meta, c),
+        }
+    }
+
+    /// IP packets meet SRoU first: to one of our locators (transit, egress), or matching an
+    /// ingress policy (encapsulation); everything else takes the IP path.
+    #[inline]
+    fn ip_or_srou<B: PacketBuf>(
+        &self,
+        in_port: u16,
+        pkt: &mut B,
+        meta: &PacketMeta,
+        c: &WorkerCounters,
+    ) -> Action {
+        match srou::process(&self.srou, pkt, meta, &c.srou) {
+            Ok(srou::Outcome::Pass) => self.ip_packet(in_port, pkt.data_mut(), meta, None),
+            Ok(srou::Outcome::Encapsulated(adj)) | Ok(srou::Outcome::Transited(adj)) => {
+                Action::Forward {
+                    port: adj.port,
+                    handler: Handler::Srou,
+                }
+            }
+            Ok(srou::Outcome::Decapsulated(d)) => match d.adjacency {
+                Some(adj) => Action::Forward {
+                    port: adj.port,
+                    handler: Handler::SrouDecap,
+                },
+                None => match parse(pkt.data()) {
+                    Ok(inner) => {
+                        self.ip_packet(in_port, pkt.data_mut(), &inner, Some(Handler::SrouDecap))
+                    }
+                    Err(reason) => Action::Drop(reason),
+                },
+            },
+            Err(reason) => Action::Drop(reason),
         }
     }
 
