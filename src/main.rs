@@ -11,6 +11,7 @@ mod config;
 mod demo;
 mod run;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -97,6 +98,48 @@ fn options(a: RunArgs, eal: Vec<String>) -> RunOptions {
     }
 }
 
+/// A closed stdout (`srgate ... | head`) is not an error worth a backtrace.
+fn quiet_pipe(r: std::io::Result<()>) -> std::io::Result<()> {
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+fn print_config(out: &mut impl Write, cfg: &Config, file: &Path) -> std::io::Result<()> {
+    writeln!(out, "{}: ok", file.display())?;
+    for p in &cfg.ports {
+        writeln!(
+            out,
+            "  port {:<12} {} ({} rx queues)",
+            p.name, p.device, p.rx_queues
+        )?;
+    }
+    for x in &cfg.xconnect {
+        writeln!(out, "  xconnect {} -> {} dst {}", x.from, x.to, x.dst_mac)?;
+    }
+    for a in &cfg.adjacency {
+        writeln!(
+            out,
+            "  adjacency {} -> port {} dst {}",
+            a.name, a.port, a.dst_mac
+        )?;
+    }
+    if let Some(m) = &cfg.tables.mpls {
+        writeln!(
+            out,
+            "  mpls: {} LFIB entries, {} anycast SIDs, {} V-LFIBs",
+            m.lfib.len(),
+            m.anycast.len(),
+            m.vlfib.len()
+        )?;
+    }
+    if cfg.tables.srou.is_some() {
+        writeln!(out, "  srou: configured")?;
+    }
+    writeln!(out, "  EAL: {}", cfg.eal_args(&[]).join(" "))
+}
+
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -119,22 +162,12 @@ fn main() -> Result<()> {
         }
         Cmd::CheckConfig { file } => {
             let cfg = Config::load(&file)?;
-            println!("{}: ok", file.display());
-            for p in &cfg.ports {
-                println!(
-                    "  port {:<12} {} ({} rx queues)",
-                    p.name, p.device, p.rx_queues
-                );
-            }
-            for x in &cfg.xconnect {
-                println!("  xconnect {} -> {} dst {}", x.from, x.to, x.dst_mac);
-            }
-            println!("  EAL: {}", cfg.eal_args(&[]).join(" "));
+            quiet_pipe(print_config(&mut std::io::stdout().lock(), &cfg, &file))?;
         }
         Cmd::Run { config, args, eal } => {
             let cfg = Config::load(&config)?;
             let report = run::run(&cfg, &config, &options(args, eal))?;
-            run::print_report(&report);
+            quiet_pipe(run::print_report(&mut std::io::stdout().lock(), &report))?;
         }
         Cmd::Demo { args, workdir } => {
             let dir = match workdir {
@@ -154,7 +187,7 @@ fn main() -> Result<()> {
                 opts.duration.unwrap_or_default()
             );
             let report = run::run(&cfg, Path::new("<embedded config/demo.toml>"), &opts)?;
-            run::print_report(&report);
+            quiet_pipe(run::print_report(&mut std::io::stdout().lock(), &report))?;
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! `srgate run`: EAL, mempool, ports, workers on lcores, live rate line, final counters.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -320,7 +321,9 @@ fn monitor(
         }
         if !interval.is_zero() && now - last_print >= interval {
             let dt = (now - last_print).as_secs_f64();
-            println!(
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
                 "[{:7.1}s] rx {:8.3} Mpps  tx {:8.3} Mpps  drop {:8.3} Mpps | total rx {} tx {} drop {}",
                 (now - started).as_secs_f64(),
                 (cur.0 - last.0) as f64 / dt / 1e6,
@@ -345,46 +348,51 @@ pub fn fmt_mac(m: &[u8; 6]) -> String {
 }
 
 /// Prints the final counters for an operator.
-pub fn print_report(r: &RunReport) {
+pub fn print_report(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> {
     let t = &r.total;
-    println!(
+    writeln!(
+        out,
         "== srgate final counters ({:.2} s, {}) ==",
         r.seconds, r.dpdk_version
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "rx {} pkts {} bytes | tx {} pkts {} bytes | dropped {}",
         t.rx_packets,
         t.rx_bytes,
         t.tx_packets,
         t.tx_bytes,
         t.total_drops()
-    );
+    )?;
     if r.seconds > 0.0 {
-        println!(
+        writeln!(
+            out,
             "average rx {:.3} Mpps, tx {:.3} Mpps; longest loop {} cycles",
             t.rx_packets as f64 / r.seconds / 1e6,
             t.tx_packets as f64 / r.seconds / 1e6,
             t.max_loop_cycles
-        );
+        )?;
     }
-    println!("forwarded by handler:");
+    writeln!(out, "forwarded by handler:")?;
     for (k, v) in &t.handled {
-        println!("  {k:<24} {v}");
+        writeln!(out, "  {k:<24} {v}")?;
     }
-    println!("drops by reason:");
+    writeln!(out, "drops by reason:")?;
     for reason in fwd_core::drop::DropReason::ALL {
         let v = t.drops.get(reason.name()).copied().unwrap_or(0);
         if v > 0 {
-            println!(
+            writeln!(
+                out,
                 "  {:<24} {:>12}  {}",
                 reason.name(),
                 v,
                 reason.description()
-            );
+            )?;
         }
     }
     for w in &r.workers {
-        println!(
+        writeln!(
+            out,
             "worker lcore {} {}/q{}: rx {} tx {} drop {}",
             w.lcore,
             w.port,
@@ -392,12 +400,14 @@ pub fn print_report(r: &RunReport) {
             w.counters.rx_packets,
             w.counters.tx_packets,
             w.counters.total_drops()
-        );
+        )?;
     }
     for p in &r.ports {
-        println!(
+        writeln!(
+            out,
             "port {} ({}): ipackets {} opackets {} imissed {} ierrors {} oerrors {} rx_nombuf {}",
             p.name, p.id, p.ipackets, p.opackets, p.imissed, p.ierrors, p.oerrors, p.rx_nombuf
-        );
+        )?;
     }
+    Ok(())
 }
