@@ -200,6 +200,8 @@ pub struct TablesConfig {
     pub mpls: Option<fwd_core::mpls::MplsConfig>,
     /// `[tables.srou]`: SRoU locators, policies, next hops and tokens (seed 000).
     pub srou: Option<fwd_core::srou::config::SrouConfig>,
+    /// `[tables.stamp]`: the STAMP/TWAMP-light reflector (seed 003, RFC 8762).
+    pub stamp: Option<fwd_core::stamp::StampConfig>,
 }
 
 /// How a port's device is given to EAL.
@@ -576,6 +578,12 @@ impl Config {
                 .map_err(|e| invalid(e.field, e.expected, e.got))?;
             p.set_srou(tables);
         }
+        if let Some(stamp) = &self.tables.stamp {
+            let tables = stamp
+                .build()
+                .map_err(|e| invalid(e.field, e.expected, e.got))?;
+            p.set_stamp(tables);
+        }
         Ok(p)
     }
 
@@ -741,6 +749,25 @@ dst_mac = "02:00:00:00:00:02"
         assert!(e.contains("tables.mpls.lfib[0].label"), "{e}");
         let e = err(&ok.replace("port = \"b\"", "port = \"zz\""));
         assert!(e.contains("adjacency[0].port"), "{e}");
+
+        // A swap block: 100 000 labels mapped onto a neighbour's block, label by label.
+        let block = format!(
+            "{base}[[tables.mpls.swap_block]]\nfirst = 16\ncount = 100000\nout_first = 200000\nadjacencies = [\"to-b\"]\n"
+        );
+        let c = load(&block).expect("valid block");
+        let p = c
+            .build_pipeline(&[3, 4], &[[0; 6], [9; 6]], Path::new("t.toml"))
+            .expect("builds");
+        assert_eq!(p.mpls().lfib().len(), 100_000);
+        let e = err(&block.replace("out_first = 200000", "out_first = 1000000"));
+        assert!(e.contains("tables.mpls.swap_block[0].out_first"), "{e}");
+        let e = err(&format!(
+            "{block}[[tables.mpls.lfib]]\nlabel = 500\naction = \"pop\"\npaths = [{{ adjacency = \"to-b\" }}]\n"
+        ));
+        assert!(
+            e.contains("tables.mpls.swap_block[0].first"),
+            "overlap is refused: {e}"
+        );
     }
 
     #[test]

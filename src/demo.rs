@@ -188,10 +188,16 @@ mod tests {
         )
         .expect("valid");
         let counters = fwd_core::counters::WorkerCounters::default();
+        let ctx = fwd_core::pipeline::WorkerCtx {
+            counters: &counters,
+            clock: fwd_core::clock::TscClock::with_anchor(std::time::Duration::ZERO, 0, 1),
+            rx_tsc: 0,
+            tsc: || 0,
+        };
         let mut fwd = 0;
         let mut drops = Vec::new();
         for f in demo_frames() {
-            match p.process(0, &mut VecBuf::new(&f), &counters) {
+            match p.process(0, &mut VecBuf::new(&f), &ctx) {
                 Action::Forward { .. } => fwd += 1,
                 Action::Drop(r) => drops.push(r.name()),
             }

@@ -50,11 +50,13 @@ pub enum Handler {
     Srou = 5,
     /// SRoU egress: decapsulated and the inner packet forwarded.
     SrouDecap = 6,
+    /// STAMP test packet reflected.
+    Stamp = 7,
 }
 
 impl Handler {
     /// Every handler, in counter order.
-    pub const ALL: [Handler; 7] = [
+    pub const ALL: [Handler; 8] = [
         Handler::Ipv4,
         Handler::Ipv6,
         Handler::Mpls,
@@ -62,6 +64,7 @@ impl Handler {
         Handler::MplsLocal,
         Handler::Srou,
         Handler::SrouDecap,
+        Handler::Stamp,
     ];
 
     /// Stable short name.
@@ -74,6 +77,7 @@ impl Handler {
             Handler::MplsLocal => "mpls-local",
             Handler::Srou => "srou",
             Handler::SrouDecap => "srou-decap",
+            Handler::Stamp => "stamp",
         }
     }
 }

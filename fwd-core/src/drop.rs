@@ -97,6 +97,13 @@ drop_reasons! {
     SrouNoNextHop => "srou-no-next-hop", "no underlay adjacency for the next SRoU segment";
     SrouTooBig => "srou-too-big", "SRoU encapsulation would exceed the IP length limit";
     SrouNoHeadroom => "srou-no-headroom", "packet buffer headroom too small for the SRoU encapsulation";
+    StampTooShort => "stamp-too-short", "STAMP test packet shorter than the Session-Sender fields (14 bytes of UDP payload)";
+    StampBadChecksum => "stamp-bad-checksum", "UDP checksum of a STAMP test packet to this node does not verify";
+    StampFragment => "stamp-fragment", "fragmented STAMP test packet to this node (no reassembly)";
+    StampBadPathSegment => "stamp-bad-path-segment", "SRH P-flag set but Last Entry 0 leaves no room for a path segment";
+    StampNoReversePath => "stamp-no-reverse-path", "SRH path segment of a STAMP test packet has no reverse segment list";
+    StampNoHeadroom => "stamp-no-headroom", "packet buffer headroom too small for the STAMP reply (44-byte padding or reverse SRH)";
+    StampTooBig => "stamp-too-big", "STAMP reply would exceed the IPv6 payload length limit";
 }
 
 #[cfg(test)]

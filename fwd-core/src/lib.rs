@@ -5,10 +5,12 @@
 //! - [`packet`]: the parser that walks a frame once into compact [`packet::PacketMeta`];
 //! - [`adjacency`]: egress port + Ethernet rewrite, the result of every lookup;
 //! - [`buf`]: the packet-buffer trait handlers work on (DPDK mbufs, or plain vectors in tests);
+//! - [`clock`]: TSC-based wall-clock time for timestamps on the fast path;
 //! - [`drop`]: the reasons a packet can be dropped, one counter each;
 //! - [`mpls`]: the LFIB, anycast segments with a virtual LFIB, and MPLS label forwarding;
 //! - [`pipeline`]: per-protocol handlers that turn a parsed packet into an [`pipeline::Action`];
 //! - [`srou`]: Segment Routing over UDP: header view, tables, encapsulation, transit, decapsulation;
+//! - [`stamp`]: the STAMP / TWAMP-Light reflector (RFC 8762), with SRv6 path-segment reverse paths;
 //! - [`rcu`]: RCU-style publication of table snapshots (workers read, the control side swaps);
 //! - [`counters`]: single-writer per-worker counters readable from other threads;
 //! - [`worker`]: the poll-mode burst loop over DPDK queues (the only part that needs EAL).
@@ -19,6 +21,7 @@
 
 pub mod adjacency;
 pub mod buf;
+pub mod clock;
 pub mod counters;
 pub mod drop;
 pub mod mpls;
@@ -26,5 +29,6 @@ pub mod packet;
 pub mod pipeline;
 pub mod rcu;
 pub mod srou;
+pub mod stamp;
 pub mod wire;
 pub mod worker;

@@ -8,13 +8,15 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use dpdk_sys::cycles::rdtsc;
+use dpdk_sys::cycles::{rdtsc, tsc_hz};
+
+use crate::clock::TscClock;
 use dpdk_sys::mbuf::{PktBurst, BURST_CAPACITY};
 use dpdk_sys::port::{RxQueue, TxQueue};
 
 use crate::counters::WorkerCounters;
 use crate::drop::DropReason;
-use crate::pipeline::{Action, Pipeline, MAX_PORTS};
+use crate::pipeline::{Action, Pipeline, WorkerCtx, MAX_PORTS};
 use crate::rcu::Reader;
 
 /// Packets asked of an RX queue per poll (DPDK's customary 32).
@@ -60,6 +62,7 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
     let mut tx_bursts: Vec<PktBurst> = (0..MAX_PORTS).map(|_| PktBurst::new()).collect();
     let mut actions = [Action::Drop(DropReason::NoRoute); BURST_CAPACITY];
     let mut empty_polls: u32 = 0;
+    let clock = TscClock::anchored(rdtsc(), tsc_hz());
 
     while !stop.load(Ordering::Relaxed) {
         let mut got_any = false;
@@ -68,6 +71,12 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
             // Quiescent point: let go of the previous snapshot, take the newest.
             let pipeline = work.pipeline.load();
             let c = w.counters;
+            let ctx = WorkerCtx {
+                counters: c,
+                clock,
+                rx_tsc: start,
+                tsc: rdtsc,
+            };
             c.loops.add(1);
             let n = w.rx.rx_burst(&mut rx_burst, RX_BURST);
             if n == 0 {
@@ -89,7 +98,7 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
                 let (m, act) = (&mut pkts[i], &mut actions[i]);
                 bytes += m.pkt_len() as u64;
                 *act = if m.segments() == 1 {
-                    pipeline.process(in_port, m, c)
+                    pipeline.process(in_port, m, &ctx)
                 } else {
                     // Multi-segment frames only arrive with scatter RX, which srgate does
                     // not enable; parsing only the first segment would be wrong.
@@ -97,8 +106,9 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
                 };
             }
             c.rx_bytes.add(bytes);
-            // Bit p set: tx_bursts[p] holds packets to send.
+            // Bit p set: tx_bursts[p] holds packets to send, pending_bytes[p] bytes.
             let mut pending: u32 = 0;
+            let mut pending_bytes = [0u64; MAX_PORTS];
             for (m, act) in rx_burst.drain().zip(actions.iter()) {
                 match *act {
                     Action::Forward { port, handler } => {
@@ -107,9 +117,13 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
                         match slot {
                             Some(b) => {
                                 pending |= 1 << port;
-                                if let Err(m) = b.push(m) {
-                                    c.drop(DropReason::TxQueueFull, 1);
-                                    let _ = drop_burst.push(m);
+                                let len = m.pkt_len() as u64;
+                                match b.push(m) {
+                                    Ok(()) => pending_bytes[port as usize] += len,
+                                    Err(m) => {
+                                        c.drop(DropReason::TxQueueFull, 1);
+                                        let _ = drop_burst.push(m);
+                                    }
                                 }
                             }
                             None => {
@@ -131,17 +145,21 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
                 pending &= pending - 1;
                 let b = &mut tx_bursts[port];
                 let queued = b.len();
-                let queued_bytes: u64 = b.as_mut_slice().iter().map(|m| m.pkt_len() as u64).sum();
                 match work.tx.get_mut(port).and_then(|q| q.as_mut()) {
                     Some(txq) => {
                         let sent = txq.tx_burst(b);
-                        let unsent_bytes: u64 =
-                            b.as_mut_slice().iter().map(|m| m.pkt_len() as u64).sum();
-                        c.tx_packets.add(sent as u64);
-                        c.tx_bytes.add(queued_bytes - unsent_bytes);
+                        let mut sent_bytes = pending_bytes[port];
                         if sent < queued {
+                            // What the queue refused is still ours: count it as dropped.
+                            sent_bytes -= b
+                                .as_mut_slice()
+                                .iter()
+                                .map(|m| m.pkt_len() as u64)
+                                .sum::<u64>();
                             c.drop(DropReason::TxQueueFull, (queued - sent) as u64);
                         }
+                        c.tx_packets.add(sent as u64);
+                        c.tx_bytes.add(sent_bytes);
                     }
                     None => c.drop(DropReason::NoRoute, queued as u64),
                 }

@@ -69,6 +69,33 @@ pub struct MplsConfig {
     /// `[[tables.mpls.vlfib]]`: virtual LFIBs, in [`VlfibId`] order.
     #[serde(default)]
     pub vlfib: Vec<VlfibConfig>,
+    /// `[[tables.mpls.swap_block]]`: a block of consecutive labels swapped to a block of
+    /// the same size, label by label (how prefix SIDs map one SRGB onto a neighbour's).
+    #[serde(default)]
+    pub swap_block: Vec<SwapBlockConfig>,
+}
+
+/// One `[[tables.mpls.swap_block]]`: labels `first..first + count` are swapped to
+/// `out_first..out_first + count` (same offset) towards the ECMP set `adjacencies`.
+///
+/// ```toml
+/// [[tables.mpls.swap_block]]
+/// first = 16000          # this node's SRGB base + first SID index
+/// count = 8000
+/// out_first = 24000      # the neighbour's SRGB base + the same index
+/// adjacencies = ["to-r2", "to-r3"]
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwapBlockConfig {
+    /// First incoming label (16 or more).
+    pub first: u32,
+    /// Number of labels (1 or more; both blocks must end within 20 bits).
+    pub count: u32,
+    /// Outgoing label of `first`.
+    pub out_first: u32,
+    /// Next hops (ECMP when several).
+    pub adjacencies: Vec<String>,
 }
 
 /// `srgb = { base, size }`: labels `base..base + size`.
@@ -317,6 +344,62 @@ impl MplsConfig {
             let hops = build_paths(&at, &e.paths, count, e.action.name(), &resolve)?;
             lfib.insert(e.label, LfibAction::Forward(hops))
                 .map_err(|x| err(&at, "a valid entry", x))?;
+        }
+
+        for (i, b) in self.swap_block.iter().enumerate() {
+            let at = format!("{SECTION}.swap_block[{i}]");
+            if b.count == 0 {
+                return Err(err(&format!("{at}.count"), "1 or more labels", 0));
+            }
+            let last = b.first.checked_add(b.count - 1).unwrap_or(u32::MAX);
+            let out_last = b.out_first.checked_add(b.count - 1).unwrap_or(u32::MAX);
+            check_in_label(&format!("{at}.first"), b.first)?;
+            check_in_label(&format!("{at}.first + count - 1"), last)?;
+            if b.out_first < FIRST_UNRESERVED_LABEL || out_last > MAX_LABEL {
+                return Err(err(
+                    &format!("{at}.out_first"),
+                    format!("a block of {} labels within 16..={MAX_LABEL}", b.count),
+                    b.out_first,
+                ));
+            }
+            if let Some((label, owner)) = used.range(b.first..=last).next() {
+                return Err(err(
+                    &format!("{at}.first"),
+                    format!("labels not already used by {owner}"),
+                    label,
+                ));
+            }
+            if b.adjacencies.is_empty() || b.adjacencies.len() > MAX_ECMP_PATHS {
+                return Err(err(
+                    &format!("{at}.adjacencies"),
+                    format!("1..={MAX_ECMP_PATHS} adjacency names (an ECMP set)"),
+                    b.adjacencies.len(),
+                ));
+            }
+            let mut adjs = Vec::with_capacity(b.adjacencies.len());
+            for (j, name) in b.adjacencies.iter().enumerate() {
+                adjs.push(resolve(name).ok_or_else(|| {
+                    err(
+                        &format!("{at}.adjacencies[{j}]"),
+                        "the name of an adjacency",
+                        format!("`{name}`"),
+                    )
+                })?);
+            }
+            for k in 0..b.count {
+                let mut hops = Vec::with_capacity(adjs.len());
+                for a in &adjs {
+                    hops.push(
+                        NextHop::swap(*a, b.out_first + k)
+                            .map_err(|x| err(&at, "a valid swap", x))?,
+                    );
+                }
+                lfib.insert(b.first + k, LfibAction::Forward(hops))
+                    .map_err(|x| err(&at, "a valid entry", x))?;
+            }
+            // One claim per block keeps later overlap checks cheap.
+            used.insert(b.first, at.clone());
+            used.insert(last, at);
         }
 
         let mut vlfibs = Vec::with_capacity(self.vlfib.len());

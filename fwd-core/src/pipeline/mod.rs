@@ -21,11 +21,13 @@ pub mod mpls;
 
 use crate::adjacency::Adjacency;
 use crate::buf::PacketBuf;
+use crate::clock::TscClock;
 use crate::counters::{Handler, WorkerCounters};
 use crate::drop::DropReason;
 use crate::mpls::{MplsOutcome, MplsTables};
 use crate::packet::{parse, L3Kind, PacketMeta};
 use crate::srou::{self, SrouTables};
+use crate::stamp::{self, StampOutcome, StampTables};
 
 /// Port ids the pipeline can address (DPDK's default RTE_MAX_ETHPORTS).
 pub const MAX_PORTS: usize = 32;
@@ -58,6 +60,19 @@ pub struct Pipeline {
     xconnect: [Option<Adjacency>; MAX_PORTS],
     mpls: MplsTables,
     srou: SrouTables,
+    stamp: StampTables,
+}
+
+/// What the pipeline needs from the worker that runs it: its counters and its clock.
+pub struct WorkerCtx<'c> {
+    /// The worker's counters.
+    pub counters: &'c WorkerCounters,
+    /// TSC to wall-clock conversion.
+    pub clock: TscClock,
+    /// TSC when the current burst was received.
+    pub rx_tsc: u64,
+    /// Reads the TSC now (the worker passes `rdtsc`; tests pass a fake).
+    pub tsc: fn() -> u64,
 }
 
 impl Pipeline {
@@ -94,6 +109,16 @@ impl Pipeline {
         &self.srou
     }
 
+    /// Installs the STAMP reflector's configuration.
+    pub fn set_stamp(&mut self, tables: StampTables) {
+        self.stamp = tables;
+    }
+
+    /// The STAMP reflector's configuration.
+    pub fn stamp(&self) -> &StampTables {
+        &self.stamp
+    }
+
     /// The cross-connect of `in_port`, if any.
     pub fn xconnect(&self, in_port: u16) -> Option<&Adjacency> {
         self.xconnect.get(in_port as usize)?.as_ref()
@@ -108,14 +133,30 @@ impl Pipeline {
     /// is forwarded; behaviour counters go to `c` (the calling worker's). Never panics,
     /// whatever the bytes.
     #[inline]
-    pub fn process<B: PacketBuf>(&self, in_port: u16, pkt: &mut B, c: &WorkerCounters) -> Action {
+    pub fn process<B: PacketBuf>(&self, in_port: u16, pkt: &mut B, ctx: &WorkerCtx<'_>) -> Action {
         let meta = match parse(pkt.data()) {
             Ok(m) => m,
             Err(reason) => return Action::Drop(reason),
         };
         match meta.l3 {
             L3Kind::Mpls => self.mpls_packet(in_port, pkt, &meta),
-            L3Kind::Ipv4 | L3Kind::Ipv6 => self.ip_or_srou(in_port, pkt, &meta, c),
+            L3Kind::Ipv4 | L3Kind::Ipv6 => {
+                if self.stamp.enabled() && meta.is_udp() {
+                    let rx = ctx.clock.ntp_at(ctx.rx_tsc);
+                    let tx = ctx.clock.ntp_at((ctx.tsc)());
+                    match stamp::reflect(&self.stamp, in_port, pkt, &meta, rx, tx) {
+                        Ok(StampOutcome::NotForMe) => {}
+                        Ok(StampOutcome::Reflected(adj)) => {
+                            return Action::Forward {
+                                port: adj.port,
+                                handler: Handler::Stamp,
+                            }
+                        }
+                        Err(reason) => return Action::Drop(reason),
+                    }
+                }
+                self.ip_or_srou(in_port, pkt, &meta, ctx.counters)
+            }
         }
     }
 
