@@ -1,8 +1,10 @@
 //! `srgate demo`: the embedded default configuration and the traffic it replays.
 //!
 //! The traffic mixes every protocol the pipeline parses (IPv4, 802.1Q, IPv6, IPv6 with an
-//! SRv6 SRH, an MPLS label stack) with malformed frames, so the final counters show both
-//! forwarding per handler and drops per reason.
+//! SRv6 SRH, MPLS label stacks) and every behaviour the embedded tables configure (MPLS
+//! swap, PHP and the anycast segment with its V-LFIB; SRoU encapsulation and
+//! decapsulation; STAMP reflection) with malformed frames, so the final counters show
+//! forwarding per handler, per behaviour, and drops per reason.
 
 use std::path::Path;
 
@@ -59,9 +61,13 @@ fn eth(ethertype: u16) -> Vec<u8> {
 }
 
 fn udp(payload_len: usize, sport: u16) -> Vec<u8> {
+    udp_to(payload_len, sport, 5000)
+}
+
+fn udp_to(payload_len: usize, sport: u16, dport: u16) -> Vec<u8> {
     let mut u = Vec::with_capacity(8 + payload_len);
     u.extend_from_slice(&sport.to_be_bytes());
-    u.extend_from_slice(&5000u16.to_be_bytes());
+    u.extend_from_slice(&dport.to_be_bytes());
     u.extend_from_slice(&((8 + payload_len) as u16).to_be_bytes());
     u.extend_from_slice(&0u16.to_be_bytes());
     u.extend(std::iter::repeat_n(0x5a, payload_len));
@@ -69,16 +75,49 @@ fn udp(payload_len: usize, sport: u16) -> Vec<u8> {
 }
 
 fn ipv4(ttl: u8, l4: &[u8]) -> Vec<u8> {
+    ipv4_to([192, 0, 2, 1], [198, 51, 100, 7], ttl, l4)
+}
+
+fn ipv4_to(src: [u8; 4], dst: [u8; 4], ttl: u8, l4: &[u8]) -> Vec<u8> {
     let mut h = vec![0u8; 20];
     h[0] = 0x45;
     h[2..4].copy_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
     h[8] = ttl;
     h[9] = 17;
-    h[12..16].copy_from_slice(&[192, 0, 2, 1]);
-    h[16..20].copy_from_slice(&[198, 51, 100, 7]);
+    h[12..16].copy_from_slice(&src);
+    h[16..20].copy_from_slice(&dst);
     let c = checksum(&h);
     h[10..12].copy_from_slice(&c.to_be_bytes());
     h.extend_from_slice(l4);
+    h
+}
+
+fn udp_raw(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut u = Vec::with_capacity(8 + payload.len());
+    u.extend_from_slice(&sport.to_be_bytes());
+    u.extend_from_slice(&dport.to_be_bytes());
+    u.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    u.extend_from_slice(&0u16.to_be_bytes());
+    u.extend_from_slice(payload);
+    u
+}
+
+/// An SRoU header (IPv4 family, flow ID 0x000123) whose last segment is our locator
+/// 10.99.1.1:8811 with Segments Left 0, followed by `inner`.
+fn srou_egress(inner: &[u8], origin: [u8; 4], origin_port: u16) -> Vec<u8> {
+    let segments: [([u8; 4], u16); 2] = [([10, 99, 1, 1], 8811), ([10, 99, 2, 1], 8811)];
+    let flow_id = [0x00, 0x01, 0x23];
+    let len = 4 + flow_id.len() + 4 + 2 + 4 + 6 * segments.len();
+    let mut h = vec![0x00, len as u8, flow_id.len() as u8, 0x01];
+    h.extend_from_slice(&flow_id);
+    h.extend_from_slice(&origin);
+    h.extend_from_slice(&origin_port.to_be_bytes());
+    h.extend_from_slice(&[0x01, (4 + 6 * segments.len()) as u8, 1, 0]);
+    for (ip, port) in segments {
+        h.extend_from_slice(&ip);
+        h.extend_from_slice(&port.to_be_bytes());
+    }
+    h.extend_from_slice(inner);
     h
 }
 
@@ -132,7 +171,8 @@ fn frame(ethertype: u16, body: &[u8]) -> Vec<u8> {
     f
 }
 
-/// The demo's frame mix: 60 valid frames over five encapsulations and 4 malformed ones.
+/// The demo's frame mix: 60 valid frames over five encapsulations, 24 for the demo's
+/// tables (MPLS swap, PHP, anycast; SRoU encapsulation and egress; STAMP), 4 malformed.
 pub fn demo_frames() -> Vec<Vec<u8>> {
     let mut v = Vec::new();
     for i in 0..12u16 {
@@ -156,6 +196,47 @@ pub fn demo_frames() -> Vec<Vec<u8>> {
             ),
         ));
     }
+    // The tables of config/demo.toml: MPLS prefix-SID swap, PHP, anycast segment + V-LFIB.
+    for i in 0..4u16 {
+        v.push(frame(
+            0x8847,
+            &mpls(&[16030], &ipv4(64, &udp(10, 6000 + i))),
+        ));
+        v.push(frame(
+            0x8847,
+            &mpls(&[16040], &ipv4(64, &udp(10, 6100 + i))),
+        ));
+        v.push(frame(
+            0x8847,
+            &mpls(&[16100, 30], &ipv4(64, &udp(10, 6200 + i))),
+        ));
+    }
+    // SRoU: overlay traffic to 172.16.0.5 is encapsulated; SRoU packets ending at our
+    // locator 10.99.1.1:8811 are decapsulated.
+    for i in 0..4u16 {
+        let inner = ipv4_to([192, 168, 1, 1], [172, 16, 0, 5], 64, &udp(20, 7000 + i));
+        v.push(frame(0x0800, &inner));
+        let inner = ipv4_to([172, 16, 9, 9], [192, 168, 1, 1], 64, &udp(20, 7100 + i));
+        let srou = srou_egress(&inner, [10, 99, 7, 7], 8811);
+        let outer = ipv4_to(
+            [10, 99, 2, 1],
+            [10, 99, 1, 1],
+            64,
+            &udp_raw(8811, 8811, &srou),
+        );
+        v.push(frame(0x0800, &outer));
+    }
+    // STAMP: RFC 8762 session-sender test packets to our address, port 862.
+    for seq in 0..4u32 {
+        let mut test = vec![0u8; 44];
+        test[0..4].copy_from_slice(&seq.to_be_bytes());
+        test[12..14].copy_from_slice(&0x0001u16.to_be_bytes());
+        let l4 = udp_raw(50000 + seq as u16, 862, &test);
+        v.push(frame(
+            0x0800,
+            &ipv4_to([192, 0, 2, 1], [192, 0, 2, 100], 64, &l4),
+        ));
+    }
     // Malformed: bare Ethernet, IPv4 whose total length lies, a bad checksum, TTL 1.
     v.push(eth(0x0800));
     let mut lie = frame(0x0800, &ipv4(64, &udp(10, 9)));
@@ -171,22 +252,19 @@ pub fn demo_frames() -> Vec<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fwd_core::adjacency::Adjacency;
     use fwd_core::buf::VecBuf;
-    use fwd_core::pipeline::{Action, Pipeline};
+    use fwd_core::pipeline::Action;
 
     #[test]
     fn demo_mix_forwards_valid_and_drops_malformed() {
-        let mut p = Pipeline::new();
-        p.set_xconnect(
-            0,
-            Adjacency {
-                port: 1,
-                dst_mac: [2; 6],
-                src_mac: [3; 6],
-            },
+        let cfg = Config::from_str_named(
+            &DEMO_TOML.replace("@WORKDIR@", "/tmp"),
+            Path::new("demo.toml"),
         )
-        .expect("valid");
+        .expect("embedded config is valid");
+        let p = cfg
+            .build_pipeline(&[0, 1], &[[3; 6], [4; 6]], Path::new("demo.toml"))
+            .expect("builds");
         let counters = fwd_core::counters::WorkerCounters::default();
         let ctx = fwd_core::pipeline::WorkerCtx {
             counters: &counters,
@@ -194,15 +272,30 @@ mod tests {
             rx_tsc: 0,
             tsc: || 0,
         };
-        let mut fwd = 0;
+        let mut by_handler = std::collections::BTreeMap::new();
         let mut drops = Vec::new();
         for f in demo_frames() {
             match p.process(0, &mut VecBuf::new(&f), &ctx) {
-                Action::Forward { .. } => fwd += 1,
+                Action::Forward { handler, .. } => {
+                    *by_handler.entry(handler.name()).or_insert(0) += 1
+                }
                 Action::Drop(r) => drops.push(r.name()),
             }
         }
-        assert_eq!(fwd, 60);
+        let expect: std::collections::BTreeMap<&str, i32> = [
+            ("ipv4", 24),
+            ("ipv6", 24),
+            ("mpls-xconnect", 12),
+            ("mpls", 12),
+            ("srou", 4),
+            ("srou-decap", 4),
+            ("stamp", 4),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(by_handler, expect);
+        let s = counters.srou.snapshot();
+        assert_eq!((s.encapsulated, s.decapsulated), (4, 4));
         assert_eq!(
             drops,
             [

@@ -377,6 +377,12 @@ pub fn print_report(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> 
     for (k, v) in &t.handled {
         writeln!(out, "  {k:<24} {v}")?;
     }
+    let sr = &t.srou;
+    writeln!(
+        out,
+        "srou: encapsulated {} transited {} decapsulated {} nat-alg {} tokens-permitted {}",
+        sr.encapsulated, sr.transited, sr.decapsulated, sr.nat_alg, sr.tokens_permitted
+    )?;
     writeln!(out, "drops by reason:")?;
     for reason in fwd_core::drop::DropReason::ALL {
         let v = t.drops.get(reason.name()).copied().unwrap_or(0);

@@ -141,7 +141,11 @@ impl Pipeline {
         match meta.l3 {
             L3Kind::Mpls => self.mpls_packet(in_port, pkt, &meta),
             L3Kind::Ipv4 | L3Kind::Ipv6 => {
-                if self.stamp.enabled() && meta.is_udp() {
+                // Timestamps cost a TSC read and two conversions: only for test packets.
+                // (An SRv6-encapsulated request has its UDP inside; the reflector finds it.)
+                let maybe_stamp = (meta.is_udp() && meta.dst_port == self.stamp.port())
+                    || (meta.l3 == L3Kind::Ipv6 && !meta.is_udp());
+                if self.stamp.enabled() && maybe_stamp {
                     let rx = ctx.clock.ntp_at(ctx.rx_tsc);
                     let tx = ctx.clock.ntp_at((ctx.tsc)());
                     match stamp::reflect(&self.stamp, in_port, pkt, &meta, rx, tx) {
