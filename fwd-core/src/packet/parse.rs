@@ -48,6 +48,7 @@ fn off16(v: usize) -> u16 {
 ///
 /// Any other EtherType is [`DropReason::UnknownEthertype`]. Every error is the
 /// [`DropReason`] the packet is counted under.
+#[inline]
 pub fn parse(frame: &[u8]) -> Result<PacketMeta, DropReason> {
     let frame = frame.get(..MAX_FRAME_LEN).unwrap_or(frame);
     let eth = ethernet::Frame::new_checked(frame)?;
