@@ -576,6 +576,19 @@ impl Config {
             let tables = srou
                 .build(&port_ref)
                 .map_err(|e| invalid(e.field, e.expected, e.got))?;
+            // Encapsulation prepends into the mbuf headroom; a policy that needs more
+            // would drop every packet (`srou-no-headroom`), so refuse it here.
+            if tables.max_overhead() > dpdk_sys::mbuf::HEADROOM {
+                return Err(invalid(
+                    "tables.srou.policy".into(),
+                    format!(
+                        "policies whose encapsulation fits the {}-byte mbuf headroom \
+                         (outer IP + UDP + SRoU header: fewer or IPv4 locators, a shorter flow ID)",
+                        dpdk_sys::mbuf::HEADROOM
+                    ),
+                    format!("a policy needing {} bytes", tables.max_overhead()),
+                ));
+            }
             p.set_srou(tables);
         }
         if let Some(stamp) = &self.tables.stamp {

@@ -89,6 +89,26 @@ fn bad_configs_name_file_field_and_expectation() {
 }
 
 #[test]
+fn srou_policies_beyond_the_mbuf_headroom_are_refused_at_load() {
+    let shipped = std::fs::read_to_string(root().join("config/srou-ingress.toml")).expect("read");
+    let two = r#"path = ["[2001:db8:99:2::1]:8811", "[2001:db8:99:3::1]:8811"]"#;
+    let three = r#"path = ["[2001:db8:99:2::1]:8811", "[2001:db8:99:2::2]:8811", "[2001:db8:99:3::1]:8811"]"#;
+    assert!(
+        shipped.contains(two),
+        "the shipped ingress config has a 2-locator IPv6 path"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("big.toml");
+    std::fs::write(&path, shipped.replace(two, three)).expect("write");
+    let (ok, _, err) = srgate_cmd(&["check-config", path.to_str().expect("utf8")]);
+    assert!(!ok);
+    assert!(
+        err.contains("tables.srou.policy") && err.contains("headroom"),
+        "{err}"
+    );
+}
+
+#[test]
 fn bad_flags_are_rejected_before_anything_starts() {
     let cfg = root().join("config/pcap-xconnect.toml");
     let cfg = cfg.to_str().expect("utf8");

@@ -8,6 +8,10 @@ use std::ptr::NonNull;
 
 use crate::ffi::rte_mbuf;
 
+/// Bytes of headroom in front of a received packet (DPDK's `RTE_PKTMBUF_HEADROOM`): what
+/// encapsulation can prepend without copying.
+pub const HEADROOM: usize = crate::ffi::RTE_PKTMBUF_HEADROOM as usize;
+
 /// An owned packet buffer (single segment view). Freed on drop.
 #[repr(transparent)]
 #[derive(Debug)]

@@ -578,6 +578,7 @@ mod tests {
     /// Device A1 of the draft: SRGB 1000-2000, anycast SID 100, figure 3's V-LFIB.
     fn a1() -> MplsConfig {
         MplsConfig {
+            swap_block: Vec::new(),
             srgb: Some(SrgbConfig {
                 base: 1000,
                 size: 1001,

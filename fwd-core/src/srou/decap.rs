@@ -28,6 +28,25 @@ pub struct Decap {
     pub adjacency: Option<Adjacency>,
 }
 
+/// The inner IP header is self-consistent with the bytes that carry it: IPv4 IHL >= 5 and
+/// a total length that covers the header and fits the payload; IPv6 payload length + 40
+/// fits. A header that lies about the SRoU Length lands the "inner packet" at a wrong
+/// offset, which this catches instead of delivering garbage.
+fn inner_header_fits(kind: L3Kind, inner: &[u8]) -> bool {
+    match kind {
+        L3Kind::Ipv4 => {
+            let ihl = usize::from(inner[0] & 0x0f) * 4;
+            let total = usize::from(u16::from_be_bytes([inner[2], inner[3]]));
+            ihl >= ipv4::HEADER_LEN && total >= ihl && total <= inner.len()
+        }
+        L3Kind::Ipv6 => {
+            let payload = usize::from(u16::from_be_bytes([inner[4], inner[5]]));
+            ipv6::HEADER_LEN + payload <= inner.len()
+        }
+        L3Kind::Mpls => false,
+    }
+}
+
 /// Strips the outer headers of a classified packet ([`super::classify`]).
 ///
 /// Errors: the inner packet is empty, too short or neither IPv4 nor IPv6
@@ -71,7 +90,7 @@ pub fn decapsulate<B: PacketBuf>(
         Some(6) => (L3Kind::Ipv6, EtherType::IPV6, ipv6::HEADER_LEN),
         _ => return Err(DropReason::SrouBadInner),
     };
-    if inner.len() < min {
+    if inner.len() < min || !inner_header_fits(kind, inner) {
         return Err(DropReason::SrouBadInner);
     }
     if let Some(s) = service {

@@ -553,7 +553,24 @@ fn decap_rejects_bad_inner_packets() {
     let c = SrouCounters::default();
     let e = node(&NET4, NET4.e, true, |_| {});
     let hdr = srou(&FLOW, NET4.i, &segs(&NET4), 0);
-    for inner in [vec![], vec![0x55; 30], vec![0x45; 10], vec![0x60; 39]] {
+    // The last two: headers that lie about their lengths (IHL 0 after a shifted start,
+    // IPv4 total length beyond the payload, IPv6 payload length beyond it).
+    let mut ihl0 = inner4();
+    ihl0[0] = 0x40;
+    let mut long4 = inner4();
+    long4[2..4].copy_from_slice(&1400u16.to_be_bytes());
+    let mut long6 = vec![0u8; 48];
+    long6[0] = 0x60;
+    long6[4..6].copy_from_slice(&9u16.to_be_bytes());
+    for inner in [
+        vec![],
+        vec![0x55; 30],
+        vec![0x45; 10],
+        vec![0x60; 39],
+        ihl0,
+        long4,
+        long6,
+    ] {
         let frame = srou_frame(NET4.t2, NET4.e, 64, &hdr, &inner, false);
         assert_eq!(
             run(&e, &frame, &c).0,
