@@ -69,6 +69,7 @@ fn main() {
         .generate_comments(false)
         .prepend_enum_name(false)
         .clang_macro_fallback()
+        .clang_macro_fallback_build_dir(&out)
         .wrap_static_fns(true)
         .wrap_static_fns_path(&wrappers)
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
