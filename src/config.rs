@@ -202,6 +202,10 @@ pub struct TablesConfig {
     pub srou: Option<fwd_core::srou::config::SrouConfig>,
     /// `[tables.stamp]`: the STAMP/TWAMP-light reflector (seed 003, RFC 8762).
     pub stamp: Option<fwd_core::stamp::StampConfig>,
+    /// `[tables.service]`: computing SIDs, Global and Local service FIBs (seed 001).
+    pub service: Option<fwd_core::service::ServiceConfig>,
+    /// `[tables.dyncast]`: dynamic-anycast map cache, RLOCs (seed 002).
+    pub dyncast: Option<fwd_core::dyncast::DyncastConfig>,
 }
 
 /// How a port's device is given to EAL.
@@ -590,6 +594,18 @@ impl Config {
                 ));
             }
             p.set_srou(tables);
+        }
+        if let Some(service) = &self.tables.service {
+            let tables = service
+                .build(named)
+                .map_err(|e| invalid(e.field, e.expected, e.got))?;
+            p.set_service(tables);
+        }
+        if let Some(dyncast) = &self.tables.dyncast {
+            let tables = dyncast
+                .build(named)
+                .map_err(|e| invalid(e.field, e.expected, e.got))?;
+            p.set_dyncast(tables);
         }
         if let Some(stamp) = &self.tables.stamp {
             let tables = stamp

@@ -266,7 +266,9 @@ mod tests {
             .build_pipeline(&[0, 1], &[[3; 6], [4; 6]], Path::new("demo.toml"))
             .expect("builds");
         let counters = fwd_core::counters::WorkerCounters::default();
-        let ctx = fwd_core::pipeline::WorkerCtx {
+        let mut flows = p.new_flow_state(1);
+        let mut ctx = fwd_core::pipeline::WorkerCtx {
+            flows: &mut flows,
             counters: &counters,
             clock: fwd_core::clock::TscClock::with_anchor(std::time::Duration::ZERO, 0, 1),
             rx_tsc: 0,
@@ -275,7 +277,7 @@ mod tests {
         let mut by_handler = std::collections::BTreeMap::new();
         let mut drops = Vec::new();
         for f in demo_frames() {
-            match p.process(0, &mut VecBuf::new(&f), &ctx) {
+            match p.process(0, &mut VecBuf::new(&f), &mut ctx) {
                 Action::Forward { handler, .. } => {
                     *by_handler.entry(handler.name()).or_insert(0) += 1
                 }

@@ -9,17 +9,21 @@
 //! - [`mempool`]: packet-buffer pools;
 //! - [`mbuf`]: an owned mbuf (freed on drop) and fixed-capacity bursts of them;
 //! - [`port`]: ethdev configuration (queues, RSS), start/stop, stats, link, queue handles;
-//! - [`cycles`]: the TSC.
+//! - [`fib`]: DPDK's longest-prefix-match FIBs (`rte_fib` DIR24_8, `rte_fib6` TRIE);
+//! - [`cycles`]: the TSC;
+//! - [`prefetch`]: cache prefetch hints (safe on any reference).
 //!
 //! Negative errno returns become [`Error`] values naming the operation.
 
 pub mod cycles;
 pub mod eal;
 pub mod error;
+pub mod fib;
 pub mod lcore;
 pub mod mbuf;
 pub mod mempool;
 pub mod port;
+pub mod prefetch;
 
 pub use error::{Errno, Error, Result};
 

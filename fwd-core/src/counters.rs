@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 
 use crate::drop::DropReason;
+use crate::dyncast::{DyncastCounterSnapshot, DyncastCounters};
+use crate::service::{ServiceCounterSnapshot, ServiceCounters};
 use crate::srou::{SrouCounterSnapshot, SrouCounters};
 
 /// A single-writer counter.
@@ -52,11 +54,19 @@ pub enum Handler {
     SrouDecap = 6,
     /// STAMP test packet reflected.
     Stamp = 7,
+    /// Service request steered to a remote PE (END.CG / END.C).
+    Service = 8,
+    /// Service request delivered to a local instance (END.CL / END.C).
+    ServiceLocal = 9,
+    /// Dynamic anycast: LISP-encapsulated to the flow's RLOC.
+    Dyncast = 10,
+    /// Dynamic anycast: decapsulated at this ETR.
+    DyncastDecap = 11,
 }
 
 impl Handler {
     /// Every handler, in counter order.
-    pub const ALL: [Handler; 8] = [
+    pub const ALL: [Handler; 12] = [
         Handler::Ipv4,
         Handler::Ipv6,
         Handler::Mpls,
@@ -65,6 +75,10 @@ impl Handler {
         Handler::Srou,
         Handler::SrouDecap,
         Handler::Stamp,
+        Handler::Service,
+        Handler::ServiceLocal,
+        Handler::Dyncast,
+        Handler::DyncastDecap,
     ];
 
     /// Stable short name.
@@ -78,6 +92,10 @@ impl Handler {
             Handler::Srou => "srou",
             Handler::SrouDecap => "srou-decap",
             Handler::Stamp => "stamp",
+            Handler::Service => "service",
+            Handler::ServiceLocal => "service-local",
+            Handler::Dyncast => "dyncast",
+            Handler::DyncastDecap => "dyncast-decap",
         }
     }
 }
@@ -106,6 +124,10 @@ pub struct WorkerCounters {
     pub drops: [Counter; DropReason::COUNT],
     /// SRoU behaviour counters.
     pub srou: SrouCounters,
+    /// Service-FIB behaviour and affinity counters.
+    pub service: ServiceCounters,
+    /// Dynamic-anycast behaviour and affinity counters.
+    pub dyncast: DyncastCounters,
 }
 
 impl Default for WorkerCounters {
@@ -121,6 +143,8 @@ impl Default for WorkerCounters {
             handled: std::array::from_fn(|_| Counter::default()),
             drops: std::array::from_fn(|_| Counter::default()),
             srou: SrouCounters::default(),
+            service: ServiceCounters::default(),
+            dyncast: DyncastCounters::default(),
         }
     }
 }
@@ -165,6 +189,8 @@ impl WorkerCounters {
                 .map(|r| (r.name().to_string(), self.drops[r.index()].get()))
                 .collect(),
             srou: self.srou.snapshot(),
+            service: self.service.snapshot(),
+            dyncast: self.dyncast.snapshot(),
         }
     }
 }
@@ -192,6 +218,10 @@ pub struct CounterSnapshot {
     pub drops: std::collections::BTreeMap<String, u64>,
     /// SRoU behaviours.
     pub srou: SrouCounterSnapshot,
+    /// Service-FIB behaviours and affinity.
+    pub service: ServiceCounterSnapshot,
+    /// Dynamic anycast and affinity.
+    pub dyncast: DyncastCounterSnapshot,
 }
 
 impl CounterSnapshot {
@@ -221,6 +251,8 @@ impl CounterSnapshot {
         a.decapsulated += b.decapsulated;
         a.nat_alg += b.nat_alg;
         a.tokens_permitted += b.tokens_permitted;
+        self.service.accumulate(&o.service);
+        self.dyncast.accumulate(&o.dyncast);
     }
 }
 

@@ -104,6 +104,23 @@ drop_reasons! {
     StampNoReversePath => "stamp-no-reverse-path", "SRH path segment of a STAMP test packet has no reverse segment list";
     StampNoHeadroom => "stamp-no-headroom", "packet buffer headroom too small for the STAMP reply (44-byte padding or reverse SRH)";
     StampTooBig => "stamp-too-big", "STAMP reply would exceed the IPv6 payload length limit";
+    OverlayNoRoute => "overlay-no-route", "no EVPN type-2 (MAC/IP) or type-5 (prefix) route in the ingress VRF for the destination";
+    OverlayBadTarget => "overlay-bad-target", "overlay route target names no SRoU policy in the published tables";
+    ServiceSidNotLast => "service-sid-not-last", "computing SID (END.CG/END.CL/END.C) active with SRH Segments Left above 0";
+    ServiceNoGlobalEntry => "service-no-global-entry", "END.CG (or END.C): service ID in the SID argument has no Global FIB (nor Local FIB) entry";
+    ServiceNoLocalEntry => "service-no-local-entry", "END.CL: service ID in the SID argument has no Local FIB entry";
+    ServiceNoPe => "service-no-pe", "END.CG (or END.C): no live egress PE (or instance) for the service";
+    ServiceNoInstance => "service-no-instance", "END.CL: no live local instance for the service (never sent back to another PE)";
+    ServiceBadInner => "service-bad-inner", "packet encapsulated to a computing SID is not a valid IPv6 packet";
+    ServiceFragment => "service-fragment", "fragmented encapsulated packet at a computing SID (no reassembly)";
+    ServiceNoHeadroom => "service-no-headroom", "packet buffer headroom too small for the END.CG encapsulation";
+    ServiceTooBig => "service-too-big", "END.CG encapsulation would exceed the IPv6 payload length limit";
+    DyncastNoRloc => "dyncast-no-rloc", "DSEID whose RLOC set has no usable RLOC (empty, or every priority 255)";
+    DyncastNoHeadroom => "dyncast-no-headroom", "packet buffer headroom too small for the LISP encapsulation";
+    DyncastTooBig => "dyncast-too-big", "LISP encapsulation would exceed the outer IP length limit";
+    DyncastLispTruncated => "dyncast-lisp-truncated", "UDP 4341 datagram to a local RLOC shorter than the 8-byte LISP header";
+    DyncastBadInner => "dyncast-bad-inner", "LISP packet to a local RLOC carries neither IPv4 nor IPv6";
+    DyncastFragment => "dyncast-fragment", "fragmented LISP packet to a local RLOC (no reassembly)";
 }
 
 #[cfg(test)]

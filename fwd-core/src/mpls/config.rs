@@ -351,8 +351,8 @@ impl MplsConfig {
             if b.count == 0 {
                 return Err(err(&format!("{at}.count"), "1 or more labels", 0));
             }
-            let last = b.first.checked_add(b.count - 1).unwrap_or(u32::MAX);
-            let out_last = b.out_first.checked_add(b.count - 1).unwrap_or(u32::MAX);
+            let last = b.first.saturating_add(b.count - 1);
+            let out_last = b.out_first.saturating_add(b.count - 1);
             check_in_label(&format!("{at}.first"), b.first)?;
             check_in_label(&format!("{at}.first + count - 1"), last)?;
             if b.out_first < FIRST_UNRESERVED_LABEL || out_last > MAX_LABEL {

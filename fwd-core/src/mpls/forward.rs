@@ -12,7 +12,7 @@ use crate::adjacency::Adjacency;
 use crate::buf::PacketBuf;
 use crate::drop::DropReason;
 
-use super::lfib::{LfibEntry, NextHop};
+use super::lfib::{NextHop, Route};
 use super::{
     reserved, Lse, MplsTables, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_MPLS, ETHERTYPE_MPLS_MC,
     FIRST_UNRESERVED_LABEL, MAX_LABEL,
@@ -69,12 +69,43 @@ pub enum MplsOutcome {
     LocalDelivery(Payload),
 }
 
+/// The labels a chosen path writes in place of the label it replaces.
+#[derive(Clone, Copy)]
+enum OutLabels<'t> {
+    /// One label (a swap), decoded from a fast LFIB entry.
+    Swap(u32),
+    /// A label stack (outermost first; empty: a pop), borrowed from a [`NextHop`].
+    Stack(&'t [u32]),
+}
+
+/// The path chosen for a packet: where it goes and what it writes.
+#[derive(Clone, Copy)]
+struct Hop<'t> {
+    adjacency: &'t Adjacency,
+    labels: OutLabels<'t>,
+}
+
+impl<'t> Hop<'t> {
+    #[inline]
+    fn from_next_hop(hop: &'t NextHop) -> Self {
+        Hop {
+            adjacency: hop.adjacency(),
+            labels: OutLabels::Stack(hop.out_labels()),
+        }
+    }
+
+    #[inline]
+    fn pops(&self) -> bool {
+        matches!(self.labels, OutLabels::Stack([]))
+    }
+}
+
 /// The read-only decision over the stack.
 enum Decision<'t> {
     /// Remove `removed` labels, write `hop`'s labels in their place, send on its adjacency.
     Forward {
         removed: usize,
-        hop: &'t NextHop,
+        hop: Hop<'t>,
         /// The last removed label (the one the next hop's labels replace).
         replaced: Lse,
         /// The payload, when the hop pops the bottom label.
@@ -99,6 +130,18 @@ pub fn forward<B: PacketBuf>(
     l3_offset: usize,
     flow_hash: u32,
 ) -> Result<MplsOutcome, DropReason> {
+    forward_hashing(tables, pkt, l3_offset, |_| flow_hash)
+}
+
+/// [`forward`], computing the flow hash only when an ECMP choice needs it: `flow_hash`
+/// gets the (unmodified) frame and is called at most once, never for a single-path entry.
+#[inline]
+pub fn forward_hashing<B: PacketBuf>(
+    tables: &MplsTables,
+    pkt: &mut B,
+    l3_offset: usize,
+    flow_hash: impl Fn(&[u8]) -> u32,
+) -> Result<MplsOutcome, DropReason> {
     match decide(tables, pkt.data(), l3_offset, flow_hash)? {
         Decision::Local { removed, payload } => {
             resize(pkt, l3_offset, removed, 0)?;
@@ -112,7 +155,14 @@ pub fn forward<B: PacketBuf>(
             payload,
             ttl,
         } => {
-            let labels = hop.out_labels();
+            let one;
+            let labels: &[u32] = match hop.labels {
+                OutLabels::Swap(label) => {
+                    one = [label];
+                    &one
+                }
+                OutLabels::Stack(labels) => labels,
+            };
             resize(pkt, l3_offset, removed, labels.len())?;
             let frame = pkt.data_mut();
             let last = labels.len().saturating_sub(1);
@@ -134,8 +184,8 @@ pub fn forward<B: PacketBuf>(
                     }
                 }
             }
-            hop.adjacency().rewrite(frame);
-            Ok(MplsOutcome::Forward(*hop.adjacency()))
+            hop.adjacency.rewrite(frame);
+            Ok(MplsOutcome::Forward(*hop.adjacency))
         }
     }
 }
@@ -146,7 +196,7 @@ fn decide<'t>(
     tables: &'t MplsTables,
     frame: &[u8],
     l3: usize,
-    flow_hash: u32,
+    flow_hash: impl Fn(&[u8]) -> u32,
 ) -> Result<Decision<'t>, DropReason> {
     if l3 < ETH_HDR_LEN || frame.len() < l3 {
         return Err(DropReason::EthTruncated);
@@ -165,11 +215,26 @@ fn decide<'t>(
         })
     };
     let ttl = lse_at(0)?.ttl();
-    let send = |removed: usize, hop: &'t NextHop, replaced: Lse| {
+    // The path of `route` for this packet (`flow_hash % n` among n paths).
+    let choose = |route: Route<'t>| -> Result<Hop<'t>, DropReason> {
+        match route {
+            Route::Uniform { label, adjacencies } => Ok(Hop {
+                adjacency: select(adjacencies, || flow_hash(frame))?,
+                labels: match label {
+                    Some(label) => OutLabels::Swap(label),
+                    None => OutLabels::Stack(&[]),
+                },
+            }),
+            Route::Paths(hops) => Ok(Hop::from_next_hop(select(hops, || flow_hash(frame))?)),
+            // Not forwarding entries (and never in a V-LFIB).
+            Route::PopAndLookup | Route::Anycast(_) => Err(DropReason::NoRoute),
+        }
+    };
+    let send = |removed: usize, hop: Hop<'t>, replaced: Lse| {
         if ttl <= 1 {
             return Err(DropReason::TtlExpired);
         }
-        let payload = match (hop.out_labels().is_empty(), replaced.bos()) {
+        let payload = match (hop.pops(), replaced.bos()) {
             (true, true) => Some(payload_after(removed)?),
             (true, false) => {
                 // The pop exposes the next label, which gets the TTL: it must be there.
@@ -221,18 +286,18 @@ fn decide<'t>(
             reserved::ROUTER_ALERT => return Err(DropReason::MplsRouterAlert),
             reserved::IMPLICIT_NULL => return Err(DropReason::MplsImplicitNull),
             l if l < FIRST_UNRESERVED_LABEL => return Err(DropReason::MplsReservedLabel),
-            label => match tables.lfib().lookup(label) {
+            label => match tables.lfib().route(label) {
                 None => return Err(DropReason::MplsNoLabel),
-                Some(LfibEntry::Forward(hops)) => {
-                    return send(i + 1, select(hops, flow_hash)?, lse);
+                Some(route @ (Route::Uniform { .. } | Route::Paths(_))) => {
+                    return send(i + 1, choose(route)?, lse);
                 }
-                Some(LfibEntry::PopAndLookup) => {
+                Some(Route::PopAndLookup) => {
                     if lse.bos() {
                         return local(i + 1);
                     }
                     i += 1;
                 }
-                Some(LfibEntry::Anycast(id)) => {
+                Some(Route::Anycast(id)) => {
                     // Draft section 3.5: pop the anycast segment label; at the bottom the
                     // packet is for this node, otherwise the next label is a SID index
                     // looked up in the V-LFIB, and swapped to the selected tuple's label.
@@ -244,26 +309,28 @@ fn decide<'t>(
                         return Err(DropReason::MplsTooManyLookups);
                     }
                     let sid = lse_at(i + 1)?;
-                    let hops = tables
+                    let route = tables
                         .vlfib(id)
-                        .and_then(|v| v.lookup(sid.label()))
+                        .and_then(|v| v.route(sid.label()))
                         .ok_or(DropReason::MplsVlfibNoEntry)?;
-                    return send(i + 2, select(hops, flow_hash)?, sid);
+                    return send(i + 2, choose(route)?, sid);
                 }
             },
         }
     }
 }
 
-/// The ECMP member of `flow_hash` (stable per flow).
+/// The ECMP member `flow_hash() % n` of `paths` (stable per flow); the hash is only
+/// computed when there is a choice to make.
 #[inline]
-fn select(hops: &[NextHop], flow_hash: u32) -> Result<&NextHop, DropReason> {
-    let n = hops.len() as u32;
-    if n == 0 {
-        return Err(DropReason::NoRoute);
+fn select<T>(paths: &[T], flow_hash: impl FnOnce() -> u32) -> Result<&T, DropReason> {
+    match paths {
+        [] => Err(DropReason::NoRoute),
+        [only] => Ok(only),
+        _ => paths
+            .get((flow_hash() % paths.len() as u32) as usize)
+            .ok_or(DropReason::NoRoute),
     }
-    hops.get((flow_hash % n) as usize)
-        .ok_or(DropReason::NoRoute)
 }
 
 /// Replaces `removed` label stack entries at `l3` by `added` (content unspecified),

@@ -168,13 +168,116 @@ enum Slot {
     Anycast(VlfibId),
 }
 
-/// A frozen direct-indexed table: `index[key]` is 0 (no entry) or an index into `slots`,
-/// whose `Forward` entries point into `paths`. Shared by [`Lfib`] and the V-LFIB.
+/// What the data path gets for a key: the [`LfibEntry`] in the form cheapest to reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route<'t> {
+    /// Every path writes the same outgoing label (`Some`: swap) or none (`None`: pop) and
+    /// sends on one of `adjacencies` (ECMP when several; never empty). Decoded from the
+    /// fast entry alone plus the small, hot array of adjacency sets.
+    Uniform {
+        /// The outgoing label of every path, or `None` for a pop.
+        label: Option<u32>,
+        /// One adjacency per path, in path order.
+        adjacencies: &'t [Adjacency],
+    },
+    /// Forward over one of these next hops (push, or paths with different labels).
+    Paths(&'t [NextHop]),
+    /// Pop and look up the next label.
+    PopAndLookup,
+    /// Own anycast segment: pop, then V-LFIB lookup.
+    Anycast(VlfibId),
+}
+
+/// The fast index: one `u32` per key, the two top bits saying how to read the rest.
+mod fast {
+    /// Bits 29..0: an index into the slot arena (0: no entry).
+    pub(super) const SLOT: u32 = 0;
+    /// Bits 29..20: adjacency set; bits 19..0: the outgoing label.
+    pub(super) const SWAP: u32 = 1;
+    /// Bits 29..20: adjacency set.
+    pub(super) const POP: u32 = 2;
+    /// Where the kind starts.
+    pub(super) const KIND_SHIFT: u32 = 30;
+    /// Where the adjacency set starts.
+    pub(super) const SET_SHIFT: u32 = 20;
+    /// Mask of the 30 bits under the kind.
+    pub(super) const REST: u32 = (1 << KIND_SHIFT) - 1;
+    /// Adjacency sets a fast entry can name; entries beyond take the slot arena.
+    pub(super) const MAX_SETS: usize = 1 << (KIND_SHIFT - SET_SHIFT);
+}
+
+/// A frozen direct-indexed table in two forms, shared by [`Lfib`] and the V-LFIB.
+///
+/// - The data path reads `fast[key]`, one `u32` (4 MiB over the label space, the only
+///   cache miss of a lookup): a single-label swap or a pop whose paths differ only by
+///   adjacency (every swap block, every PHP entry, with or without ECMP) is encoded there
+///   in full (outgoing label + an index into `sets`, a few distinct adjacency sets shared
+///   by every label that uses them, small enough to stay in L1/L2). Anything else (push,
+///   ECMP paths with different labels, pop-and-lookup, anycast, or more than
+///   [`fast::MAX_SETS`] distinct adjacency sets) holds an index into `slots`, whose
+///   `Forward` entries point into `paths`.
+/// - The control side ([`FlatTable::get`], [`FlatTable::iter`]) reads `index[key]`, an
+///   index into `slots` for every entry (0 = none), which gives back the [`NextHop`]s of
+///   every entry. The data path never touches it.
 #[derive(Clone)]
 pub(super) struct FlatTable {
+    fast: Box<[u32]>,
     index: Box<[u32]>,
     slots: Box<[Slot]>,
     paths: Box<[NextHop]>,
+    /// `(first, count)` into `adjacencies`, per adjacency set.
+    sets: Box<[(u32, u32)]>,
+    adjacencies: Box<[Adjacency]>,
+}
+
+/// The label every path writes (`Some(None)`: all pop, `Some(Some(l))`: all swap to `l`),
+/// if the paths agree and write at most one label.
+fn uniform_label(hops: &[NextHop]) -> Option<Option<u32>> {
+    let first = hops.first()?.out_labels();
+    if first.len() > 1 || hops.iter().any(|h| h.out_labels() != first) {
+        return None;
+    }
+    Some(first.first().copied())
+}
+
+/// Builds the deduplicated adjacency sets of a [`FlatTable`].
+#[derive(Default)]
+struct SetBuilder {
+    ids: std::collections::HashMap<Vec<Adjacency>, u32>,
+    sets: Vec<(u32, u32)>,
+    adjacencies: Vec<Adjacency>,
+    scratch: Vec<Adjacency>,
+    /// The set of the previous call (consecutive labels usually share theirs).
+    last: Option<u32>,
+}
+
+impl SetBuilder {
+    /// The id of the set of `hops`' adjacencies (in order), if at most
+    /// [`fast::MAX_SETS`] sets exist.
+    fn id(&mut self, hops: &[NextHop]) -> Option<u32> {
+        self.scratch.clear();
+        self.scratch.extend(hops.iter().map(|h| h.adjacency));
+        if let Some(last) = self.last {
+            let (first, count) = self.sets[last as usize];
+            if self.adjacencies[first as usize..(first + count) as usize] == self.scratch[..] {
+                return Some(last);
+            }
+        }
+        let id = match self.ids.get(self.scratch.as_slice()) {
+            Some(&id) => id,
+            None if self.sets.len() < fast::MAX_SETS => {
+                let id = self.sets.len() as u32;
+                self.sets
+                    .push((self.adjacencies.len() as u32, self.scratch.len() as u32));
+                self.adjacencies.extend_from_slice(&self.scratch);
+                self.ids.insert(self.scratch.clone(), id);
+                id
+            }
+            None => return None,
+        };
+        self.last = Some(id);
+        Some(id)
+    }
 }
 
 impl FlatTable {
@@ -185,39 +288,55 @@ impl FlatTable {
         items: impl Iterator<Item = (u32, &'a LfibAction)>,
     ) -> Self {
         let mut index = vec![0u32; size].into_boxed_slice();
+        let mut fast = vec![0u32; size].into_boxed_slice();
         // slots[0] is never reached: index 0 means "no entry".
         let mut slots = vec![Slot::PopAndLookup];
         let mut paths = Vec::new();
+        let mut sets = SetBuilder::default();
         for (key, action) in items {
-            let Some(cell) = index.get_mut(key as usize) else {
+            let (Some(cell), Some(fast_cell)) =
+                (index.get_mut(key as usize), fast.get_mut(key as usize))
+            else {
                 continue;
             };
-            let slot = match action {
+            let at = slots.len() as u32;
+            let (slot, compact) = match action {
                 LfibAction::Forward(hops) => {
                     let first = paths.len() as u32;
                     paths.extend_from_slice(hops);
-                    Slot::Forward {
+                    let compact = uniform_label(hops).and_then(|label| {
+                        let set = sets.id(hops)? << fast::SET_SHIFT;
+                        Some(match label {
+                            Some(label) => (fast::SWAP << fast::KIND_SHIFT) | set | label,
+                            None => (fast::POP << fast::KIND_SHIFT) | set,
+                        })
+                    });
+                    let slot = Slot::Forward {
                         first,
                         count: hops.len() as u32,
-                    }
+                    };
+                    (slot, compact)
                 }
-                LfibAction::PopAndLookup => Slot::PopAndLookup,
-                LfibAction::Anycast(id) => Slot::Anycast(*id),
+                LfibAction::PopAndLookup => (Slot::PopAndLookup, None),
+                LfibAction::Anycast(id) => (Slot::Anycast(*id), None),
             };
-            *cell = slots.len() as u32;
+            *cell = at;
+            *fast_cell = compact.unwrap_or(at);
             slots.push(slot);
         }
         FlatTable {
+            fast,
             index,
             slots: slots.into_boxed_slice(),
             paths: paths.into_boxed_slice(),
+            sets: sets.sets.into_boxed_slice(),
+            adjacencies: sets.adjacencies.into_boxed_slice(),
         }
     }
 
-    /// The entry of `key`.
+    /// The arena entry at `at` (0: none).
     #[inline]
-    pub(super) fn get(&self, key: u32) -> Option<LfibEntry<'_>> {
-        let at = *self.index.get(key as usize)?;
+    fn slot(&self, at: u32) -> Option<LfibEntry<'_>> {
         if at == 0 {
             return None;
         }
@@ -229,6 +348,49 @@ impl FlatTable {
             Slot::PopAndLookup => LfibEntry::PopAndLookup,
             Slot::Anycast(id) => LfibEntry::Anycast(id),
         })
+    }
+
+    /// The entry of `key` (control side).
+    #[inline]
+    pub(super) fn get(&self, key: u32) -> Option<LfibEntry<'_>> {
+        self.slot(*self.index.get(key as usize)?)
+    }
+
+    /// The entry of `key` for the data path: one read of the fast index, then only hot
+    /// data for a uniform swap or pop.
+    #[inline]
+    pub(super) fn route(&self, key: u32) -> Option<Route<'_>> {
+        let e = *self.fast.get(key as usize)?;
+        let rest = e & fast::REST;
+        let set = |rest: u32| {
+            let (first, count) = *self.sets.get((rest >> fast::SET_SHIFT) as usize)?;
+            let first = first as usize;
+            self.adjacencies.get(first..first + count as usize)
+        };
+        match e >> fast::KIND_SHIFT {
+            fast::SWAP => Some(Route::Uniform {
+                label: Some(rest & MAX_LABEL),
+                adjacencies: set(rest)?,
+            }),
+            fast::POP => Some(Route::Uniform {
+                label: None,
+                adjacencies: set(rest)?,
+            }),
+            fast::SLOT => Some(match self.slot(rest)? {
+                LfibEntry::Forward(paths) => Route::Paths(paths),
+                LfibEntry::PopAndLookup => Route::PopAndLookup,
+                LfibEntry::Anycast(id) => Route::Anycast(id),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Hints the CPU to fetch the fast entry of `key` (no-op beyond the table).
+    #[inline]
+    pub(super) fn prefetch(&self, key: u32) {
+        if let Some(e) = self.fast.get(key as usize) {
+            dpdk_sys::prefetch::prefetch_read(e);
+        }
     }
 
     /// Number of entries.
@@ -258,6 +420,7 @@ impl fmt::Debug for FlatTable {
             .field("keys", &self.index.len())
             .field("entries", &self.len())
             .field("next_hops", &self.paths.len())
+            .field("adjacency_sets", &self.sets.len())
             .finish()
     }
 }
@@ -353,6 +516,20 @@ impl Lfib {
     #[inline]
     pub fn lookup(&self, label: u32) -> Option<LfibEntry<'_>> {
         self.table.get(label)
+    }
+
+    /// The entry of `label` in the form the data path reads (one cache miss for a swap or
+    /// pop whose paths differ only by adjacency).
+    #[inline]
+    pub(crate) fn route(&self, label: u32) -> Option<Route<'_>> {
+        self.table.route(label)
+    }
+
+    /// Hints the CPU to fetch what [`Lfib::lookup`] of `label` reads first, a few packets
+    /// before the lookup (no-op for a label beyond 20 bits).
+    #[inline]
+    pub fn prefetch(&self, label: u32) {
+        self.table.prefetch(label)
     }
 
     /// Number of entries.

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use super::lfib::{check_paths, FlatTable, LfibAction, LfibEntry, NextHop};
+use super::lfib::{check_paths, FlatTable, LfibAction, LfibEntry, NextHop, Route};
 use super::{TableError, MAX_LABEL};
 
 /// Names one V-LFIB of an [`super::MplsTables`] (its position in the table list).
@@ -135,6 +135,16 @@ impl Vlfib {
         match self.table.get(sid_index)? {
             LfibEntry::Forward(paths) => Some(paths),
             _ => None,
+        }
+    }
+
+    /// The forwarding tuples of `sid_index` in the form the data path reads (see
+    /// [`super::Lfib`]): only forwarding routes, as [`Vlfib::lookup`].
+    #[inline]
+    pub(crate) fn route(&self, sid_index: u32) -> Option<Route<'_>> {
+        match self.table.route(sid_index)? {
+            r @ (Route::Uniform { .. } | Route::Paths(_)) => Some(r),
+            Route::PopAndLookup | Route::Anycast(_) => None,
         }
     }
 

@@ -24,13 +24,21 @@ use crate::buf::PacketBuf;
 use crate::clock::TscClock;
 use crate::counters::{Handler, WorkerCounters};
 use crate::drop::DropReason;
+use crate::dyncast::{self, DyncastFlows, DyncastTables};
 use crate::mpls::{MplsOutcome, MplsTables};
-use crate::packet::{parse, L3Kind, PacketMeta};
+use crate::packet::{parse, L3Kind, PacketMeta, MAX_VLAN_TAGS};
+use crate::service::{self, ServiceFlows, ServiceTables};
 use crate::srou::{self, SrouTables};
 use crate::stamp::{self, StampOutcome, StampTables};
+use crate::wire::ethernet::EtherType;
 
 /// Port ids the pipeline can address (DPDK's default RTE_MAX_ETHPORTS).
 pub const MAX_PORTS: usize = 32;
+
+/// Offset of the Ethernet header's EtherType (or first TPID).
+const ETHERTYPE_AT: usize = 12;
+/// Bytes one VLAN tag adds in front of the EtherType.
+const VLAN_TAG_LEN: usize = 4;
 
 /// What happens to a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,10 +69,26 @@ pub struct Pipeline {
     mpls: MplsTables,
     srou: SrouTables,
     stamp: StampTables,
+    service: ServiceTables,
+    dyncast: DyncastTables,
 }
 
-/// What the pipeline needs from the worker that runs it: its counters and its clock.
+/// A worker's own per-flow state (instance and RLOC affinity): never shared, so never
+/// locked. RSS keeps a flow on one worker.
+pub struct FlowState {
+    /// Service behaviours' affinity (seed 001).
+    pub service: ServiceFlows,
+    /// Dynamic anycast's affinity (seed 002).
+    pub dyncast: DyncastFlows,
+    /// Flow-table clock: ticks (TSC) per millisecond.
+    pub ticks_per_ms: u64,
+}
+
+/// What the pipeline needs from the worker that runs it: its counters, its clock and its
+/// flow state.
 pub struct WorkerCtx<'c> {
+    /// The worker's per-flow affinity tables.
+    pub flows: &'c mut FlowState,
     /// The worker's counters.
     pub counters: &'c WorkerCounters,
     /// TSC to wall-clock conversion.
@@ -119,6 +143,27 @@ impl Pipeline {
         &self.stamp
     }
 
+    /// Installs the hierarchical service FIBs and computing SIDs (seed 001).
+    pub fn set_service(&mut self, tables: ServiceTables) {
+        self.service = tables;
+    }
+
+    /// Installs the dynamic-anycast map cache (seed 002).
+    pub fn set_dyncast(&mut self, tables: DyncastTables) {
+        self.dyncast = tables;
+    }
+
+    /// Fresh per-worker flow tables sized by this snapshot's configuration; `ticks_per_ms`
+    /// is the unit of the worker's clock (TSC Hz / 1000). A worker creates them once at
+    /// start; later snapshots keep the sizes the worker started with.
+    pub fn new_flow_state(&self, ticks_per_ms: u64) -> FlowState {
+        FlowState {
+            service: self.service.flow_params().table(ticks_per_ms),
+            dyncast: self.dyncast.flow_params().table(ticks_per_ms),
+            ticks_per_ms,
+        }
+    }
+
     /// The cross-connect of `in_port`, if any.
     pub fn xconnect(&self, in_port: u16) -> Option<&Adjacency> {
         self.xconnect.get(in_port as usize)?.as_ref()
@@ -129,11 +174,42 @@ impl Pipeline {
         &self.mpls
     }
 
+    /// Starts fetching the table entry that [`Pipeline::process`] of `frame` will read
+    /// first, so that processing it a few packets later does not wait for memory (DPDK
+    /// `l3fwd`'s prefetch across the burst): for an MPLS frame (EtherType 0x8847 or 0x8848
+    /// after at most two VLAN tags), the LFIB entry of the top label. Reads at most the
+    /// first 25 bytes of the frame, changes nothing and never panics; other frames cost a
+    /// few compares.
+    #[inline]
+    pub fn prefetch(&self, frame: &[u8]) {
+        let mut at = ETHERTYPE_AT;
+        for _ in 0..=MAX_VLAN_TAGS {
+            let Some(&[hi, lo, l0, l1, l2]) = frame.get(at..at + 5) else {
+                return;
+            };
+            let ethertype = EtherType(u16::from_be_bytes([hi, lo]));
+            if ethertype.is_mpls() {
+                let label = (u32::from(l0) << 12) | (u32::from(l1) << 4) | (u32::from(l2) >> 4);
+                self.mpls.lfib().prefetch(label);
+                return;
+            }
+            if !ethertype.is_vlan_tpid() {
+                return;
+            }
+            at += VLAN_TAG_LEN;
+        }
+    }
+
     /// Decides the fate of one frame received on `in_port`, rewriting it in place when it
     /// is forwarded; behaviour counters go to `c` (the calling worker's). Never panics,
     /// whatever the bytes.
     #[inline]
-    pub fn process<B: PacketBuf>(&self, in_port: u16, pkt: &mut B, ctx: &WorkerCtx<'_>) -> Action {
+    pub fn process<B: PacketBuf>(
+        &self,
+        in_port: u16,
+        pkt: &mut B,
+        ctx: &mut WorkerCtx<'_>,
+    ) -> Action {
         let meta = match parse(pkt.data()) {
             Ok(m) => m,
             Err(reason) => return Action::Drop(reason),
@@ -159,23 +235,25 @@ impl Pipeline {
                         Err(reason) => return Action::Drop(reason),
                     }
                 }
-                self.ip_or_srou(in_port, pkt, &meta, ctx.counters)
+                self.ip_or_srou(in_port, pkt, &meta, ctx)
             }
         }
     }
 
     /// IP packets meet SRoU first: to one of our locators (transit, egress), or matching an
-    /// ingress policy (encapsulation); everything else takes the IP path.
+    /// ingress policy (encapsulation); then the computing SIDs of the service FIBs; then
+    /// dynamic anycast; everything else takes the IP path.
     #[inline]
     fn ip_or_srou<B: PacketBuf>(
         &self,
         in_port: u16,
         pkt: &mut B,
         meta: &PacketMeta,
-        c: &WorkerCounters,
+        ctx: &mut WorkerCtx<'_>,
     ) -> Action {
+        let c = ctx.counters;
         match srou::process(&self.srou, pkt, meta, &c.srou) {
-            Ok(srou::Outcome::Pass) => self.ip_packet(in_port, pkt.data_mut(), meta, None),
+            Ok(srou::Outcome::Pass) => self.service_or_dyncast(in_port, pkt, meta, ctx),
             Ok(srou::Outcome::Encapsulated(adj)) | Ok(srou::Outcome::Transited(adj)) => {
                 Action::Forward {
                     port: adj.port,
@@ -200,8 +278,10 @@ impl Pipeline {
 
     #[inline]
     fn mpls_packet<B: PacketBuf>(&self, in_port: u16, pkt: &mut B, meta: &PacketMeta) -> Action {
-        let hash = flow::flow_hash(pkt.data(), meta);
-        match crate::mpls::forward(&self.mpls, pkt, meta.l3_offset as usize, hash) {
+        // The flow hash only matters for ECMP: computed only when an entry has a choice.
+        let hash = |frame: &[u8]| flow::flow_hash(frame, meta);
+        let l3 = meta.l3_offset as usize;
+        match crate::mpls::forward::forward_hashing(&self.mpls, pkt, l3, hash) {
             Ok(MplsOutcome::Forward(adj)) => Action::Forward {
                 port: adj.port,
                 handler: Handler::Mpls,
@@ -233,6 +313,80 @@ impl Pipeline {
             },
             Err(reason) => Action::Drop(reason),
         }
+    }
+
+    #[inline]
+    fn service_or_dyncast<B: PacketBuf>(
+        &self,
+        in_port: u16,
+        pkt: &mut B,
+        meta: &PacketMeta,
+        ctx: &mut WorkerCtx<'_>,
+    ) -> Action {
+        let c = ctx.counters;
+        let now = ctx.rx_tsc;
+        if !self.service.is_empty() && meta.l3 == L3Kind::Ipv6 {
+            match service::process(
+                &self.service,
+                pkt,
+                meta,
+                &mut ctx.flows.service,
+                now,
+                &c.service,
+            ) {
+                Ok(service::Outcome::Pass) => {}
+                Ok(service::Outcome::Steered { adjacency, .. }) => {
+                    return Action::Forward {
+                        port: adjacency.port,
+                        handler: Handler::Service,
+                    }
+                }
+                Ok(service::Outcome::Delivered { adjacency, .. }) => {
+                    return Action::Forward {
+                        port: adjacency.port,
+                        handler: Handler::ServiceLocal,
+                    }
+                }
+                Err(reason) => return Action::Drop(reason),
+            }
+        }
+        if !self.dyncast.is_empty() {
+            match dyncast::process(
+                &self.dyncast,
+                pkt,
+                meta,
+                &mut ctx.flows.dyncast,
+                now,
+                &c.dyncast,
+            ) {
+                Ok(dyncast::Outcome::Pass) => {}
+                Ok(dyncast::Outcome::Encapsulated { adjacency, .. }) => {
+                    return Action::Forward {
+                        port: adjacency.port,
+                        handler: Handler::Dyncast,
+                    }
+                }
+                Ok(dyncast::Outcome::Decapsulated(Some(adj))) => {
+                    return Action::Forward {
+                        port: adj.port,
+                        handler: Handler::DyncastDecap,
+                    }
+                }
+                Ok(dyncast::Outcome::Decapsulated(None)) => {
+                    return match parse(pkt.data()) {
+                        Ok(inner) => self.ip_packet(
+                            in_port,
+                            pkt.data_mut(),
+                            &inner,
+                            Some(Handler::DyncastDecap),
+                        ),
+                        Err(reason) => Action::Drop(reason),
+                    }
+                }
+                Err(reason) => return Action::Drop(reason),
+            }
+        }
+        self.ip_packet(in_port, pkt.data_mut(), meta, None)
     }
 
     #[inline]

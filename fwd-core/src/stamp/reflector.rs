@@ -355,7 +355,9 @@ fn classify_v4<'t>(
     frame: &[u8],
     meta: &PacketMeta,
 ) -> Result<Option<Found<'t>>, DropReason> {
-    if !meta.is_udp() || meta.dst_port != t.port() {
+    // A packet *from* the STAMP port is a reply, never a request: reflecting it would let
+    // one spoofed 862 -> 862 packet bounce between two reflectors forever.
+    if !meta.is_udp() || meta.dst_port != t.port() || meta.src_port == t.port() {
         return Ok(None);
     }
     let Some(ip) = meta.ipv4(frame) else {
@@ -406,7 +408,7 @@ fn classify_v6<'t>(
     }
     // The IPv6 header carrying the UDP datagram, and where the datagram may end.
     let (carrier, udp_off, udp_end, encap) = if meta.is_udp() {
-        if meta.dst_port != t.port() {
+        if meta.dst_port != t.port() || meta.src_port == t.port() {
             return Ok(None);
         }
         let at = usize::from(meta.l4_offset);
@@ -428,10 +430,14 @@ fn classify_v6<'t>(
             return Ok(None);
         }
         let payload_len = inner.payload().len();
-        let Some(port) = inner.payload().get(2..4) else {
+        let Some(ports) = inner.payload().get(0..4) else {
             return Ok(None);
         };
-        if u16::from_be_bytes([port[0], port[1]]) != t.port() || !t.is_own_v6(inner.dst_addr()) {
+        let (sport, dport) = (
+            u16::from_be_bytes([ports[0], ports[1]]),
+            u16::from_be_bytes([ports[2], ports[3]]),
+        );
+        if dport != t.port() || sport == t.port() || !t.is_own_v6(inner.dst_addr()) {
             return Ok(None);
         }
         let udp_off = at + ipv6::HEADER_LEN;

@@ -326,6 +326,20 @@ fn ipv4_reflection_every_field() {
 }
 
 #[test]
+fn packets_from_the_stamp_port_are_never_reflected() {
+    // 862 -> 862 would bounce between two reflectors forever.
+    let t = tables();
+    let (s, d) = (v4("192.0.2.1"), v4("192.0.2.4"));
+    let u = udp_dgram(s.into(), d.into(), 862, 862, &sender_payload(44));
+    let mut f = eth(MAC_R, MAC_S, None, 0x0800);
+    f.extend(ipv4_hdr(s, d, 64, &[], u.len(), false));
+    f.extend(u);
+    let mut buf = VecBuf::new(&f);
+    assert_eq!(run(&t, &mut buf), Ok(StampOutcome::NotForMe));
+    assert_eq!(buf.data(), &f[..], "untouched");
+}
+
+#[test]
 fn ipv4_vlan_options_and_padding_kept() {
     let t = tables();
     let options = [0x01, 0x01, 0x01, 0x00]; // NOP NOP NOP EOL
