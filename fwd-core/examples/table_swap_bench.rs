@@ -37,7 +37,8 @@ fn snapshot(generation: u32, out_port: u16) -> Pipeline {
     let mut b = LfibBuilder::new();
     for l in 0..LABELS {
         let hop = NextHop::swap(adj, 16 + ((l + generation) % LABELS)).expect("valid label");
-        b.insert(16 + l, LfibAction::Forward(vec![hop])).expect("valid entry");
+        b.insert(16 + l, LfibAction::Forward(vec![hop]))
+            .expect("valid entry");
     }
     let mut p = Pipeline::new();
     p.set_mpls(MplsTables::new(b.freeze(), Vec::new()).expect("tables"));
@@ -61,18 +62,48 @@ fn frame(label: u32) -> Vec<u8> {
 }
 
 fn main() {
-    let secs: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let secs: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
     let swap = std::env::args().nth(2).as_deref() != Some("noswap");
     let eal = Eal::init([
-        "table_swap_bench", "-l", "0,1", "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
-        "--no-telemetry", "--file-prefix=swap-bench", "--vdev=net_ring0", "--vdev=net_ring1",
+        "table_swap_bench",
+        "-l",
+        "0,1",
+        "--no-huge",
+        "-m",
+        "512",
+        "--no-pci",
+        "--no-shconf",
+        "--no-telemetry",
+        "--file-prefix=swap-bench",
+        "--vdev=net_ring0",
+        "--vdev=net_ring1",
         "--log-level=lib.eal:warning",
     ])
     .expect("EAL");
-    let pool = Arc::new(PktMempool::create("bench", 8191, 256, 2176, eal.socket_id()).expect("pool"));
-    let cfg = PortConfig { rx_queues: 1, tx_queues: 1, rx_desc: 1024, tx_desc: 1024, promiscuous: false };
-    let mut pa = Port::configure(port::id_by_name("net_ring0").expect("a"), &cfg, Arc::clone(&pool)).expect("a");
-    let mut pb = Port::configure(port::id_by_name("net_ring1").expect("b"), &cfg, Arc::clone(&pool)).expect("b");
+    let pool =
+        Arc::new(PktMempool::create("bench", 8191, 256, 2176, eal.socket_id()).expect("pool"));
+    let cfg = PortConfig {
+        rx_queues: 1,
+        tx_queues: 1,
+        rx_desc: 1024,
+        tx_desc: 1024,
+        promiscuous: false,
+    };
+    let mut pa = Port::configure(
+        port::id_by_name("net_ring0").expect("a"),
+        &cfg,
+        Arc::clone(&pool),
+    )
+    .expect("a");
+    let mut pb = Port::configure(
+        port::id_by_name("net_ring1").expect("b"),
+        &cfg,
+        Arc::clone(&pool),
+    )
+    .expect("b");
     pa.start().expect("start");
     pb.start().expect("start");
     let b_id = pb.id();
@@ -86,14 +117,19 @@ fn main() {
     let mut tx: Vec<Option<_>> = (0..MAX_PORTS).map(|_| None).collect();
     tx[b_id as usize] = Some(pb.tx_queue(0).expect("b tx"));
     let work = LcoreWork {
-        rx: vec![RxWork { rx: pa.rx_queue(0).expect("a rx"), counters: &counters }],
+        rx: vec![RxWork {
+            rx: pa.rx_queue(0).expect("a rx"),
+            counters: &counters,
+        }],
         tx,
         pipeline: tables.reader(),
         idle: IdlePolicy::default(),
     };
     let mut inject = pa.tx_queue(0).expect("a tx");
     let mut collect = pb.rx_queue(0).expect("b rx");
-    let frames: Vec<Vec<u8>> = (0..4096u32).map(|i| frame(16 + (i * 7919) % LABELS)).collect();
+    let frames: Vec<Vec<u8>> = (0..4096u32)
+        .map(|i| frame(16 + (i * 7919) % LABELS))
+        .collect();
 
     let ((sent, received), _) = lcore::scope(|s| {
         s.launch(1, || worker::run(work, &stop)).expect("launch");
