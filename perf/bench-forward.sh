@@ -18,7 +18,7 @@ MAIN=${BENCH_MAIN_CORE:-0}      # testpmd's main (non-forwarding) lcore
 OUT=perf/out
 mkdir -p "$OUT"
 BIN=target/release/srgate
-[ -x "$BIN" ] || cargo build --release --bin srgate
+cargo build --release --bin srgate 2>/dev/null
 
 PCAP=$OUT/$WORKLOAD-64.pcap
 case "$WORKLOAD" in

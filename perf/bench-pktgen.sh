@@ -5,7 +5,7 @@
 # and their ratio and appends the result to perf/RESULTS.md.
 #
 # usage: perf/bench-pktgen.sh [SECONDS_PER_RUN] [ROUNDS]
-# Per packet pktgen allocates an mbuf, copies a 60-byte IPv4/UDP template, writes the flow's
+# Per burst pktgen allocates mbufs in bulk; per packet it copies a 60-byte IPv4/UDP template, writes the flow's
 # UDP source port and the 18-byte signature (stream, sequence number, TX TSC), over 64
 # flows; testpmd txonly allocates in bulk and writes a fixed IPv4/UDP header.
 # Needs: scripts/install-deps.sh; builds pktgen in release mode if needed.
@@ -18,7 +18,7 @@ MAIN=${BENCH_MAIN_CORE:-0}      # testpmd's main (non-forwarding) lcore
 OUT=perf/out
 mkdir -p "$OUT"
 BIN=target/release/pktgen
-[ -x "$BIN" ] || cargo build --release -p pktgen
+cargo build --release -p pktgen --bin pktgen 2>/dev/null
 
 DEV="net_null0"
 EAL_COMMON=(--no-huge -m 1024 --no-pci --no-shconf --no-telemetry)

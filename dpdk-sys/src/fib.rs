@@ -10,6 +10,15 @@
 //!
 //! Adding and deleting are not safe against concurrent lookups (`&mut self`); lookups
 //! only read the tables (`&self`), so a table may be shared between lcores once built.
+//!
+//! **Known defect of DPDK 22.11** (found by `tests/fib.rs` against srgate's own LPM, in
+//! both `rte_fib` and `rte_fib6`): adding or deleting a prefix whose last address is the
+//! top of the address space (the /0, 128.0.0.0/1, 192.0.0.0/2, ...) while more-specific
+//! routes cover it entirely rewrites *every* entry of the table: `modify_fib` wraps its
+//! end edge to 0 and its `ledge == redge && ledge != 0` test then reads "the whole
+//! space". E.g. 192.0.0.0/2, 128.0.0.0/2, then 128.0.0.0/1: 10.0.0.1 resolves to the /1.
+//! Adding prefixes shortest first and giving the /0 as the default next hop avoids it on
+//! adds; a delete goes through the same code (by reading, not reproduced here).
 
 use std::ffi::CString;
 use std::ptr::NonNull;

@@ -4,7 +4,7 @@ use std::ffi::CString;
 use std::ptr::NonNull;
 
 use crate::error::{Errno, Error, Result};
-use crate::mbuf::Mbuf;
+use crate::mbuf::{Mbuf, PktBurst};
 
 /// Default data room: 2048 bytes of packet plus the standard headroom.
 pub const DEFAULT_DATA_ROOM: u16 = 2048 + 128;
@@ -61,6 +61,25 @@ impl PktMempool {
         let m = unsafe { crate::ffi::rte_pktmbuf_alloc(self.ptr.as_ptr()) };
         // SAFETY: a non-null result is a freshly allocated mbuf we now own.
         NonNull::new(m).map(|m| unsafe { Mbuf::from_raw(m) })
+    }
+
+    /// Allocates `n` mbufs into the free slots of `burst` with one bulk call (all or
+    /// nothing); returns how many were added (0 if the pool cannot supply them all, or if
+    /// `burst` has fewer than `n` free slots).
+    pub fn alloc_bulk(&self, burst: &mut PktBurst, n: usize) -> usize {
+        let (ptr, spare) = burst.spare_raw();
+        if n == 0 || n > spare {
+            return 0;
+        }
+        // SAFETY: `ptr` has room for `n` mbuf pointers (n <= spare); the pool is valid for
+        // the life of self. rte_pktmbuf_alloc_bulk fills all n slots or none.
+        let ret = unsafe { crate::ffi::rte_pktmbuf_alloc_bulk(self.ptr.as_ptr(), ptr, n as u32) };
+        if ret != 0 {
+            return 0;
+        }
+        // SAFETY: the n slots now hold freshly allocated mbufs we own.
+        unsafe { burst.commit(n) };
+        n
     }
 
     /// Number of mbufs currently available in the pool (including caches).

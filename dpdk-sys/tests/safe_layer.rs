@@ -114,6 +114,21 @@ fn eal_mempool_mbuf_port_and_lcores() {
     assert_eq!((stats.opackets, stats.ipackets), (10, 10));
     assert_eq!(pool.in_use(), 0, "drained mbufs are freed");
 
+    // Bulk allocation: all or nothing, into the free slots.
+    let mut bulk = PktBurst::new();
+    assert_eq!(pool.alloc_bulk(&mut bulk, 40), 40);
+    assert_eq!(pool.alloc_bulk(&mut bulk, 40), 0, "only 24 free slots left");
+    assert_eq!(pool.alloc_bulk(&mut bulk, 24), 24);
+    assert_eq!(pool.in_use(), 64);
+    for m in bulk.as_mut_slice() {
+        assert_eq!(m.data_len(), 0, "fresh mbufs are empty");
+        assert!(m.set_data(&[7; 100]));
+        assert!(!m.set_data(&[0; 4000]), "larger than the buffer");
+        assert_eq!(m.data(), &[7; 100][..]);
+    }
+    bulk.free_all();
+    assert_eq!(pool.in_use(), 0);
+
     // A burst that is dropped frees what it holds.
     {
         let mut b = PktBurst::new();

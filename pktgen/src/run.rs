@@ -1,0 +1,1083 @@
+//! `pktgen run`: EAL, mempool, ports, TX and RX jobs on lcores, the live line, the result.
+//!
+//! Each lcore runs a loop over its jobs: TX jobs (one per TX core: a TX queue, its flows,
+//! a token bucket) and at most one RX job (the RX port's queue). Nothing in the loops
+//! allocates: templates, schedules and per-stream state are built before launch.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use dpdk_sys::cycles::{rdtsc, tsc_hz};
+use dpdk_sys::eal::Eal;
+use dpdk_sys::lcore;
+use dpdk_sys::mbuf::{PktBurst, BURST_CAPACITY};
+use dpdk_sys::mempool::PktMempool;
+use dpdk_sys::port::{self, Port, PortConfig, RxQueue, TxQueue};
+use fwd_core::clock::TscClock;
+use serde::Serialize;
+
+use crate::profile::{parse_device, Profile, Rate, Spec, Stop, L1_OVERHEAD};
+use crate::rate::TokenBucket;
+use crate::sig;
+use crate::stats::{LatencyReport, RxState, StreamReport};
+use crate::template::Template;
+
+/// The line-rate convention `rate_percent` and the reported L1 rates use.
+pub const LINE_RATE_CONVENTION: &str =
+    "Ethernet L1: frame size (FCS included) + 8 bytes preamble/SFD + 12 bytes inter-frame gap";
+
+/// Options of one run beyond the profile.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Write the result as JSON here.
+    pub json: Option<PathBuf>,
+    /// EAL arguments appended after the profile's.
+    pub eal_extra: Vec<String>,
+}
+
+/// Counters one lcore job publishes for the live line (single writer).
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct Live {
+    tx: AtomicU64,
+    tx_bytes: AtomicU64,
+    rx: AtomicU64,
+    rx_matched: AtomicU64,
+    done: AtomicBool,
+}
+
+/// Run-wide flags.
+#[derive(Debug, Default)]
+struct Control {
+    /// TX jobs stop (duration reached, or a signal).
+    stop_tx: AtomicBool,
+    /// Everything stops (drained, or a signal).
+    stop_all: AtomicBool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    /// Local flow index, or `u32::MAX` for a malformed packet.
+    flow: u32,
+    tpl: u16,
+}
+
+/// One TX core's job.
+struct TxJob<'a> {
+    core: u32,
+    txq: TxQueue<'a>,
+    pool: &'a PktMempool,
+    templates: &'a [Template],
+    malformed_tpl: &'a [Template],
+    schedule: &'a [u16],
+    flows: Vec<u32>,
+    next_seq: Vec<u64>,
+    sent_per_flow: Vec<u64>,
+    malformed_every: u64,
+    /// Packets until the next malformed one (counts down to 1).
+    malformed_left: u64,
+    malformed_seq: u64,
+    malformed_sent: u64,
+    src_port: u16,
+    quota: Option<u64>,
+    built: u64,
+    sent: u64,
+    sent_bytes: u64,
+    bucket: TokenBucket,
+    burst_size: u32,
+    burst: PktBurst,
+    slots: [Slot; BURST_CAPACITY],
+    rr: usize,
+    sched_pos: usize,
+    clock: TscClock,
+    alloc_failures: u64,
+    live: &'a Live,
+    done: bool,
+}
+
+impl TxJob<'_> {
+    /// One iteration; true if it did something.
+    #[inline]
+    fn step(&mut self, stop: bool) -> bool {
+        if self.done {
+            return false;
+        }
+        if stop {
+            self.finish();
+            return false;
+        }
+        if self.burst.is_empty() {
+            let left = self.quota.map_or(u64::MAX, |q| q - self.built);
+            if left == 0 {
+                self.finish();
+                return false;
+            }
+            let want = (self.burst_size as u64).min(left) as u32;
+            let now = rdtsc();
+            let n = self.bucket.available(now, want);
+            if n == 0 {
+                return false;
+            }
+            let built = self.build(n, now);
+            self.bucket.consume(built);
+            if built == 0 {
+                return false;
+            }
+        }
+        let before = self.burst.len();
+        let sent = self.txq.tx_burst(&mut self.burst);
+        if sent > 0 {
+            for i in 0..sent {
+                let s = self.slots[i];
+                let t = &self.templates[s.tpl as usize];
+                self.sent_bytes += t.bytes.len() as u64;
+                if s.flow == u32::MAX {
+                    self.malformed_sent += 1;
+                } else {
+                    self.sent_per_flow[s.flow as usize] += 1;
+                }
+            }
+            self.slots.copy_within(sent..before, 0);
+            self.sent += sent as u64;
+            self.live.tx.store(self.sent, Ordering::Relaxed);
+            self.live.tx_bytes.store(self.sent_bytes, Ordering::Relaxed);
+        }
+        if self.burst.is_empty() && self.quota == Some(self.built) {
+            self.finish();
+        }
+        true
+    }
+
+    /// Builds up to `n` packets into the (empty) burst; returns how many.
+    #[inline]
+    fn build(&mut self, n: u32, now: u64) -> u32 {
+        let ntp = self.clock.ntp_at(now).0;
+        // One bulk allocation per burst (all or nothing), then fill the mbufs in place.
+        let got = self.pool.alloc_bulk(&mut self.burst, n as usize);
+        if got == 0 && n > 0 {
+            self.alloc_failures += 1;
+            return 0;
+        }
+        let mut k = 0usize;
+        while k < got {
+            let tpl_i = self.schedule[self.sched_pos];
+            self.sched_pos += 1;
+            if self.sched_pos == self.schedule.len() {
+                self.sched_pos = 0;
+            }
+            // Every malformed_every-th packet (no division on the fast path).
+            let bad = self.malformed_left == 1;
+            if self.malformed_every != 0 {
+                self.malformed_left = if bad {
+                    self.malformed_every
+                } else {
+                    self.malformed_left - 1
+                };
+            }
+            let (tpl, slot) = if bad {
+                (
+                    &self.malformed_tpl[tpl_i as usize],
+                    Slot {
+                        flow: u32::MAX,
+                        tpl: tpl_i,
+                    },
+                )
+            } else {
+                (
+                    &self.templates[tpl_i as usize],
+                    Slot {
+                        flow: self.rr as u32,
+                        tpl: tpl_i,
+                    },
+                )
+            };
+            let Some(m) = self.burst.as_mut_slice().get_mut(k) else {
+                break;
+            };
+            if !m.set_data(&tpl.bytes) {
+                // Cannot happen: data_room is checked against the largest frame.
+                self.alloc_failures += 1;
+                break;
+            }
+            if bad {
+                let seq = self.malformed_seq;
+                self.malformed_seq += 1;
+                tpl.patch(m.data_mut(), self.src_port, sig::MALFORMED, seq, ntp);
+            } else {
+                let local = self.rr;
+                let flow = self.flows[local];
+                let seq = self.next_seq[local];
+                self.next_seq[local] = seq + 1;
+                let port = self.src_port.wrapping_add(flow as u16);
+                tpl.patch(m.data_mut(), port, flow, seq, ntp);
+                self.rr += 1;
+                if self.rr == self.flows.len() {
+                    self.rr = 0;
+                }
+            }
+            self.slots[k] = slot;
+            self.built += 1;
+            k += 1;
+        }
+        if k < got {
+            // Cannot happen (see above); never send half-built mbufs: give them all back.
+            self.built -= k as u64;
+            self.burst.free_all();
+            return 0;
+        }
+        // One timestamp for the burst, taken after building it, just before TX.
+        let tsc = rdtsc();
+        for (i, m) in self.burst.as_mut_slice().iter_mut().enumerate() {
+            let s = self.slots[i];
+            let tpl = if s.flow == u32::MAX {
+                &self.malformed_tpl[s.tpl as usize]
+            } else {
+                &self.templates[s.tpl as usize]
+            };
+            tpl.finish(m.data_mut(), tsc);
+        }
+        k as u32
+    }
+
+    fn finish(&mut self) {
+        // Packets built but never accepted are freed and not counted as sent.
+        self.burst.free_all();
+        self.done = true;
+        self.live.done.store(true, Ordering::Release);
+    }
+}
+
+/// The RX job.
+struct RxJob<'a> {
+    rxq: RxQueue<'a>,
+    state: RxState,
+    burst: PktBurst,
+    sig_off: usize,
+    sig_from_end: usize,
+    streams: u32,
+    received: u64,
+    received_bytes: u64,
+    live: &'a Live,
+}
+
+impl RxJob<'_> {
+    #[inline]
+    fn step(&mut self) -> bool {
+        let n = self.rxq.rx_burst(&mut self.burst, BURST_CAPACITY);
+        if n == 0 {
+            return false;
+        }
+        let now = rdtsc();
+        for m in self.burst.as_mut_slice() {
+            let d = m.data();
+            let f = sig::find(d, self.sig_off, self.sig_from_end, self.streams);
+            self.state.record(f, d.len(), now);
+            self.received_bytes += m.pkt_len() as u64;
+        }
+        self.burst.free_all();
+        self.received += n as u64;
+        self.live.rx.store(self.received, Ordering::Relaxed);
+        self.live
+            .rx_matched
+            .store(self.state.matched, Ordering::Relaxed);
+        true
+    }
+}
+
+/// What one lcore ran, handed back after the run.
+struct LcoreOut {
+    lcore: u32,
+    tx: Vec<TxOut>,
+    rx: Option<RxOut>,
+}
+
+struct TxOut {
+    core: u32,
+    flows: Vec<u32>,
+    sent_per_flow: Vec<u64>,
+    sent: u64,
+    sent_bytes: u64,
+    malformed_sent: u64,
+    alloc_failures: u64,
+}
+
+struct RxOut {
+    state: RxState,
+    received: u64,
+    received_bytes: u64,
+}
+
+fn lcore_loop(
+    lcore: u32,
+    mut txs: Vec<TxJob<'_>>,
+    mut rx: Option<RxJob<'_>>,
+    ctl: &Control,
+    idle_loops: u32,
+    idle_sleep: Duration,
+) -> LcoreOut {
+    let mut idle = 0u32;
+    loop {
+        let stop_tx = ctl.stop_tx.load(Ordering::Relaxed);
+        let mut work = false;
+        for t in txs.iter_mut() {
+            work |= t.step(stop_tx);
+        }
+        if let Some(r) = rx.as_mut() {
+            work |= r.step();
+        }
+        let tx_done = txs.iter().all(|t| t.done);
+        if tx_done && (rx.is_none() || ctl.stop_all.load(Ordering::Relaxed)) {
+            break;
+        }
+        if work {
+            idle = 0;
+        } else if idle_loops > 0 {
+            idle += 1;
+            if idle >= idle_loops {
+                std::thread::sleep(idle_sleep);
+                idle = 0;
+            }
+        }
+    }
+    LcoreOut {
+        lcore,
+        tx: txs
+            .into_iter()
+            .map(|t| TxOut {
+                core: t.core,
+                flows: t.flows,
+                sent_per_flow: t.sent_per_flow,
+                sent: t.sent,
+                sent_bytes: t.sent_bytes,
+                malformed_sent: t.malformed_sent,
+                alloc_failures: t.alloc_failures,
+            })
+            .collect(),
+        rx: rx.map(|r| RxOut {
+            state: r.state,
+            received: r.received,
+            received_bytes: r.received_bytes,
+        }),
+    }
+}
+
+/// Transmit totals.
+#[derive(Debug, Serialize)]
+pub struct TxReport {
+    /// Packets accepted by the TX queues (malformed included).
+    pub packets: u64,
+    /// Their bytes, FCS excluded.
+    pub bytes: u64,
+    /// Malformed packets among them.
+    pub malformed: u64,
+    /// Packets per second over the TX time.
+    pub pps: f64,
+    /// Bits per second on the wire (L1 convention, see `line_rate_convention`).
+    pub l1_bps: f64,
+    /// Mbuf allocation failures (pool exhausted: raise mempool.mbufs).
+    pub alloc_failures: u64,
+}
+
+/// Receive totals.
+#[derive(Debug, Serialize)]
+pub struct RxReport {
+    /// All packets received on the RX port.
+    pub packets: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Packets whose signature names a flow stream.
+    pub matched: u64,
+    /// Packets carrying the malformed stream's signature (the DUT forwarded them).
+    pub malformed: u64,
+    /// Packets without a signature.
+    pub unmatched: u64,
+    /// Matched packets per second over the TX time.
+    pub pps: f64,
+    /// Latency samples dropped because RX TSC < TX TSC.
+    pub clock_errors: u64,
+}
+
+/// Flow-stream totals (malformed packets excluded).
+#[derive(Debug, Serialize)]
+pub struct Totals {
+    /// Packets sent on flow streams.
+    pub sent: u64,
+    /// Received (duplicates included).
+    pub received: u64,
+    /// Lost.
+    pub lost: u64,
+    /// Reordered.
+    pub reordered: u64,
+    /// Duplicates.
+    pub duplicates: u64,
+}
+
+/// A port's driver counters at the end.
+#[derive(Debug, Serialize)]
+pub struct PortReport {
+    /// Profile name.
+    pub name: String,
+    /// DPDK port id.
+    pub id: u16,
+    /// Device name.
+    pub device: String,
+    /// Packets received.
+    pub ipackets: u64,
+    /// Packets sent.
+    pub opackets: u64,
+    /// Bytes received.
+    pub ibytes: u64,
+    /// Bytes sent.
+    pub obytes: u64,
+    /// Missed (RX ring full).
+    pub imissed: u64,
+    /// RX errors.
+    pub ierrors: u64,
+    /// TX errors.
+    pub oerrors: u64,
+    /// RX without mbuf.
+    pub rx_nombuf: u64,
+}
+
+/// One lcore's share.
+#[derive(Debug, Serialize)]
+pub struct LcoreReport {
+    /// Lcore id.
+    pub lcore: u32,
+    /// TX cores it ran.
+    pub tx_cores: Vec<u32>,
+    /// Packets it sent.
+    pub tx_packets: u64,
+    /// Packets it received.
+    pub rx_packets: u64,
+}
+
+/// The result of a run (the JSON file).
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Profile file.
+    pub profile: String,
+    /// Protocol.
+    pub protocol: &'static str,
+    /// DPDK version EAL ran on.
+    pub dpdk_version: String,
+    /// TSC frequency.
+    pub tsc_hz: u64,
+    /// How line rate is counted.
+    pub line_rate_convention: &'static str,
+    /// Target rate in pps over all TX cores (None: unlimited).
+    pub target_pps: Option<f64>,
+    /// Frame sizes (FCS included) and weights.
+    pub sizes: Vec<(u32, u32)>,
+    /// Flows.
+    pub flows: u32,
+    /// TX cores.
+    pub tx_cores: u32,
+    /// Seconds from start until the last TX core finished.
+    pub tx_seconds: f64,
+    /// Seconds from start until the end (drain included).
+    pub seconds: f64,
+    /// Transmit totals.
+    pub tx: TxReport,
+    /// Receive totals (zero without an RX port).
+    pub rx: RxReport,
+    /// Flow-stream totals.
+    pub totals: Totals,
+    /// Latency of matched packets, ns.
+    pub latency_ns: LatencyReport,
+    /// Per stream.
+    pub streams: Vec<StreamReport>,
+    /// Per port (driver counters).
+    pub ports: Vec<PortReport>,
+    /// Per lcore.
+    pub lcores: Vec<LcoreReport>,
+}
+
+/// The size schedule: template indices interleaved by smooth weighted round-robin, so a
+/// mix `[[64, 7], [576, 4], [1518, 1]]` repeats a 12-packet pattern without long runs.
+pub fn size_schedule(weights: &[u32]) -> Vec<u16> {
+    let total: i64 = weights.iter().map(|w| i64::from(*w)).sum();
+    let mut current: Vec<i64> = vec![0; weights.len()];
+    let mut out = Vec::with_capacity(total as usize);
+    for _ in 0..total {
+        for (c, w) in current.iter_mut().zip(weights) {
+            *c += i64::from(*w);
+        }
+        let (best, _) = current
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, c)| (**c, -(*i as i64)))
+            .expect("at least one size");
+        current[best] -= total;
+        out.push(best as u16);
+    }
+    out
+}
+
+/// Starts a port and waits for its link, for up to `wait` in all. A start that fails is
+/// retried (a memif client cannot start before its server has created the socket), and a
+/// link still down after a second is restarted (a memif handshake with a server that was
+/// not yet ready is not retried by the driver).
+fn bring_up(port: &mut Port, name: &str, wait: Duration) -> Result<dpdk_sys::port::LinkStatus> {
+    let start = Instant::now();
+    loop {
+        match port.start() {
+            Ok(()) => {
+                let attempt = Instant::now();
+                while attempt.elapsed() < Duration::from_secs(1) {
+                    let l = port.link().with_context(|| format!("port {name:?}: link"))?;
+                    if l.up {
+                        return Ok(l);
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                if start.elapsed() >= wait {
+                    bail!(
+                        "port {name:?} ({}): link still down after {wait:?} (memif: is the peer running, with the other role on the same socket, and does the server have as many RX queues as traffic.tx_cores?)",
+                        port.name()
+                    );
+                }
+                tracing::debug!(port = name, "link down: restarting the port");
+                port.stop()
+                    .with_context(|| format!("stopping port {name:?}"))?;
+            }
+            Err(e) if start.elapsed() < wait => {
+                tracing::debug!(port = name, error = %e, "start failed: retrying");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "starting port {name:?} (retried for {wait:?}; memif client: is the server running on that socket?)"
+                    )
+                })
+            }
+        }
+    }
+}
+
+/// Moves the calling (non-EAL) thread to a core no lcore runs on, if there is one.
+fn pin_off(cores: &[u32]) {
+    let free = core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| !cores.contains(&(c.id as u32)));
+    if let Some(core) = free {
+        core_affinity::set_for_current(core);
+    }
+}
+
+/// Runs the profile: sends, receives, prints the live line, returns the result.
+pub fn run(profile: &Profile, spec: &Spec, file: &Path, opts: &RunOptions) -> Result<Report> {
+    let signal = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&signal))
+            .context("installing signal handler")?;
+        signal_hook::flag::register(sig, Arc::clone(&signal))
+            .context("installing signal handler")?;
+    }
+    let args = profile.eal_args(&opts.eal_extra);
+    tracing::info!(?args, "initialising EAL");
+    let eal = Eal::init(&args).context("EAL init (check [eal].args and the port devices)")?;
+    let lcores: Vec<u32> = std::iter::once(lcore::main_lcore())
+        .chain(lcore::worker_lcores())
+        .collect();
+    let hz = tsc_hz();
+    let m = &profile.mempool;
+    let pool = Arc::new(
+        PktMempool::create("pktgen", m.mbufs, m.cache, m.data_room, eal.socket_id())
+            .context("creating the mbuf pool (with --no-huge, keep mempool.mbufs within -m)")?,
+    );
+
+    // Ports: the TX port gets one TX queue per TX core; the RX port one RX queue.
+    let mut ports: Vec<Option<Port>> = Vec::new();
+    let mut speeds: Vec<u32> = Vec::new();
+    for (i, p) in profile.ports.iter().enumerate() {
+        let is_tx = i == spec.tx_port;
+        let is_rx = spec.rx_port == Some(i);
+        if !is_tx && !is_rx {
+            tracing::warn!(port = %p.name, "port is neither traffic.tx_port nor rx_port: left unconfigured");
+            ports.push(None);
+            speeds.push(0);
+            continue;
+        }
+        let dev = parse_device(&p.device).context("validated device")?;
+        let id = port::id_by_name(dev.name()).with_context(|| {
+            format!("port {:?}: device {:?} did not appear", p.name, dev.name())
+        })?;
+        let pc = PortConfig {
+            rx_queues: u16::from(is_rx),
+            tx_queues: if is_tx { spec.tx_cores as u16 } else { 1 },
+            rx_desc: p.rx_desc,
+            tx_desc: p.tx_desc,
+            promiscuous: p.promiscuous,
+        };
+        let mut port = Port::configure(id, &pc, Arc::clone(&pool))
+            .with_context(|| format!("configuring port {:?}", p.name))?;
+        let link = bring_up(
+            &mut port,
+            &p.name,
+            Duration::from_millis(profile.run.link_wait_ms),
+        )?;
+        tracing::info!(port = %p.name, id, device = port.name(), speed_mbps = link.speed_mbps, "port up");
+        speeds.push(p.speed_mbps.unwrap_or(link.speed_mbps));
+        ports.push(Some(port));
+    }
+    let tx_port = ports[spec.tx_port].as_ref().context("TX port configured")?;
+
+    // Rate.
+    let target_pps = match spec.rate {
+        Rate::Unlimited => None,
+        Rate::Pps(p) => Some(p),
+        Rate::Percent(pct) => {
+            let speed = speeds[spec.tx_port];
+            if speed == 0 {
+                bail!(
+                    "{}: field `port[{}].speed_mbps`: expected a link speed for traffic.rate_percent, got none (the device reports no speed: set speed_mbps or use rate_pps)",
+                    file.display(),
+                    spec.tx_port
+                );
+            }
+            Some(spec.line_rate_pps(speed) * pct / 100.0)
+        }
+    };
+
+    // Templates, one per size, and their malformed variants.
+    let src_mac = spec.src_mac.unwrap_or_else(|| tx_port.mac());
+    let templates: Vec<Template> = spec
+        .sizes
+        .iter()
+        .map(|(s, _)| Template::build(spec, src_mac, *s, false))
+        .collect();
+    let malformed: Vec<Template> = spec
+        .sizes
+        .iter()
+        .map(|(s, _)| Template::build(spec, src_mac, *s, true))
+        .collect();
+    let weights: Vec<u32> = spec.sizes.iter().map(|s| s.1).collect();
+    let schedule = size_schedule(&weights);
+    for t in &templates {
+        tracing::info!(layout = %t.describe(spec), "template");
+    }
+
+    // Jobs.
+    let (tx_slots, rx_slot) = spec.layout(lcores.len());
+    let n_tx = spec.tx_cores as usize;
+    let lives: Vec<Live> = (0..n_tx + 1).map(|_| Live::default()).collect();
+    let per_core_pps = target_pps.map(|p| p / n_tx as f64);
+    let idle_sleep = Duration::from_micros(u64::from(profile.run.idle_sleep_us));
+    let cap = per_core_pps.map_or(spec.burst, |p| {
+        let catch_up = p * (0.010 + idle_sleep.as_secs_f64());
+        (catch_up.ceil() as u32).max(spec.burst * 2)
+    });
+    let clock = TscClock::anchored(rdtsc(), hz);
+    let mut per_slot_tx: Vec<Vec<TxJob<'_>>> = (0..lcores.len()).map(|_| Vec::new()).collect();
+    for c in 0..n_tx {
+        let flows: Vec<u32> = (0..spec.flows)
+            .filter(|f| *f as usize % n_tx == c)
+            .collect();
+        let quota = match spec.stop {
+            Stop::Count(n) => Some(n / n_tx as u64 + u64::from((c as u64) < n % n_tx as u64)),
+            Stop::Duration(_) => None,
+        };
+        let nf = flows.len();
+        per_slot_tx[tx_slots[c]].push(TxJob {
+            core: c as u32,
+            txq: tx_port.tx_queue(c as u16)?,
+            pool: &pool,
+            templates: &templates,
+            malformed_tpl: &malformed,
+            schedule: &schedule,
+            flows,
+            next_seq: vec![0; nf],
+            sent_per_flow: vec![0; nf],
+            malformed_every: spec.malformed_every.unwrap_or(0),
+            malformed_left: spec.malformed_every.unwrap_or(0),
+            malformed_seq: 0,
+            malformed_sent: 0,
+            src_port: spec.src_port,
+            quota,
+            built: 0,
+            sent: 0,
+            sent_bytes: 0,
+            bucket: TokenBucket::new(per_core_pps, hz, cap, rdtsc()),
+            burst_size: spec.burst,
+            burst: PktBurst::new(),
+            slots: [Slot::default(); BURST_CAPACITY],
+            rr: 0,
+            sched_pos: 0,
+            clock,
+            alloc_failures: 0,
+            live: &lives[c],
+            done: false,
+        });
+    }
+    let mut rx_job = match spec.rx_port {
+        None => None,
+        Some(i) => Some(RxJob {
+            rxq: ports[i]
+                .as_ref()
+                .context("RX port configured")?
+                .rx_queue(0)?,
+            state: RxState::new(spec.flows, hz),
+            burst: PktBurst::new(),
+            sig_off: templates[0].sig_off,
+            sig_from_end: templates[0].sig_from_end(),
+            streams: spec.flows,
+            received: 0,
+            received_bytes: 0,
+            live: &lives[n_tx],
+        }),
+    };
+    let used = if spec.rx_port.is_some() {
+        (tx_slots.iter().copied().max().unwrap_or(0)).max(rx_slot) + 1
+    } else {
+        tx_slots.iter().copied().max().unwrap_or(0) + 1
+    };
+    let mut slot_jobs: Vec<(u32, Vec<TxJob<'_>>, Option<RxJob<'_>>)> = Vec::new();
+    for (slot, txs) in per_slot_tx.into_iter().enumerate().take(used) {
+        let rx = if slot == rx_slot { rx_job.take() } else { None };
+        slot_jobs.push((lcores[slot], txs, rx));
+    }
+    drop(rx_job);
+
+    let ctl = Control::default();
+    let results: Vec<Mutex<Option<LcoreOut>>> =
+        slot_jobs.iter().map(|_| Mutex::new(None)).collect();
+    let started = Instant::now();
+    let tx_end: Mutex<Option<Instant>> = Mutex::new(None);
+    tracing::info!(
+        lcores = used,
+        tx_cores = n_tx,
+        target_pps = ?target_pps,
+        "running (SIGINT or SIGTERM stops it)"
+    );
+    let idle_loops = profile.run.idle_loops;
+    let (launch, codes) = lcore::scope(|s| -> Result<()> {
+        let mut jobs = slot_jobs.into_iter().enumerate();
+        let (_, main_job) = jobs.next().context("at least one lcore")?;
+        for (i, (lc, txs, rx)) in jobs {
+            let (ctl, out) = (&ctl, &results[i]);
+            s.launch(lc, move || {
+                let r = lcore_loop(lc, txs, rx, ctl, idle_loops, idle_sleep);
+                *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                0
+            })?;
+        }
+        std::thread::scope(|ts| {
+            let (ctl, lives, signal, tx_end) = (&ctl, &lives, &signal, &tx_end);
+            let cores = &profile.run.cores;
+            ts.spawn(move || {
+                pin_off(cores);
+                monitor(ctl, lives, n_tx, signal, spec, profile, started, tx_end);
+            });
+            let (lc, txs, rx) = main_job;
+            let r = lcore_loop(lc, txs, rx, ctl, idle_loops, idle_sleep);
+            *results[0].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        });
+        Ok(())
+    });
+    // Whatever happened at launch, make every loop stop before reporting.
+    ctl.stop_tx.store(true, Ordering::Relaxed);
+    ctl.stop_all.store(true, Ordering::Relaxed);
+    launch?;
+    for (lc, rc) in codes {
+        if rc != 0 {
+            tracing::warn!(lcore = lc, rc, "lcore returned an error");
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let tx_seconds = tx_end
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .map_or(seconds, |t| (t - started).as_secs_f64());
+
+    // Collect.
+    let outs: Vec<LcoreOut> = results
+        .into_iter()
+        .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect();
+    let mut sent_per_stream = vec![0u64; spec.flows as usize];
+    let mut stream_core = vec![0u32; spec.flows as usize];
+    let (mut tx_pkts, mut tx_bytes, mut tx_bad, mut alloc_fail) = (0, 0, 0, 0);
+    let mut rx = RxState::new(spec.flows, hz);
+    let (mut rx_all, mut rx_bytes) = (0, 0);
+    let mut lcore_reports = Vec::new();
+    for o in &outs {
+        let mut lr = LcoreReport {
+            lcore: o.lcore,
+            tx_cores: Vec::new(),
+            tx_packets: 0,
+            rx_packets: 0,
+        };
+        for t in &o.tx {
+            for (f, n) in t.flows.iter().zip(&t.sent_per_flow) {
+                sent_per_stream[*f as usize] += n;
+                stream_core[*f as usize] = t.core;
+            }
+            tx_pkts += t.sent;
+            tx_bytes += t.sent_bytes;
+            tx_bad += t.malformed_sent;
+            alloc_fail += t.alloc_failures;
+            lr.tx_cores.push(t.core);
+            lr.tx_packets += t.sent;
+        }
+        if let Some(r) = &o.rx {
+            rx.merge(&r.state);
+            rx_all += r.received;
+            rx_bytes += r.received_bytes;
+            lr.rx_packets = r.received;
+        }
+        lcore_reports.push(lr);
+    }
+    let streams: Vec<StreamReport> = (0..spec.flows)
+        .map(|f| {
+            let mut s = StreamReport::new(
+                f,
+                spec.src_port.wrapping_add(f as u16),
+                stream_core[f as usize],
+                sent_per_stream[f as usize],
+                &rx.streams[f as usize],
+            );
+            if spec.rx_port.is_none() {
+                s.lost = 0; // send only: nothing is measured
+            }
+            s
+        })
+        .collect();
+    let totals = Totals {
+        sent: streams.iter().map(|s| s.sent).sum(),
+        received: streams.iter().map(|s| s.received).sum(),
+        lost: streams.iter().map(|s| s.lost).sum(),
+        reordered: streams.iter().map(|s| s.reordered).sum(),
+        duplicates: streams.iter().map(|s| s.duplicates).sum(),
+    };
+    let mut port_reports = Vec::new();
+    for (p, pc) in ports.iter().zip(&profile.ports) {
+        if let Some(p) = p {
+            let s = p.stats().unwrap_or_default();
+            port_reports.push(PortReport {
+                name: pc.name.clone(),
+                id: p.id(),
+                device: p.name().to_string(),
+                ipackets: s.ipackets,
+                opackets: s.opackets,
+                ibytes: s.ibytes,
+                obytes: s.obytes,
+                imissed: s.imissed,
+                ierrors: s.ierrors,
+                oerrors: s.oerrors,
+                rx_nombuf: s.rx_nombuf,
+            });
+        }
+    }
+    // Queue handles are gone with the jobs; stop and close the ports, then the pool, then EAL.
+    drop(outs);
+    drop(ports);
+    drop(pool);
+    let tx_secs = tx_seconds.max(1e-9);
+    let report = Report {
+        profile: file.display().to_string(),
+        protocol: spec.protocol.name(),
+        dpdk_version: dpdk_sys::eal::version(),
+        tsc_hz: hz,
+        line_rate_convention: LINE_RATE_CONVENTION,
+        target_pps,
+        sizes: spec.sizes.clone(),
+        flows: spec.flows,
+        tx_cores: spec.tx_cores,
+        tx_seconds,
+        seconds,
+        tx: TxReport {
+            packets: tx_pkts,
+            bytes: tx_bytes,
+            malformed: tx_bad,
+            pps: tx_pkts as f64 / tx_secs,
+            l1_bps: (tx_bytes + tx_pkts * u64::from(L1_OVERHEAD + 4)) as f64 * 8.0 / tx_secs,
+            alloc_failures: alloc_fail,
+        },
+        rx: RxReport {
+            packets: rx_all,
+            bytes: rx_bytes,
+            matched: rx.matched,
+            malformed: rx.malformed,
+            unmatched: rx.unmatched,
+            pps: rx.matched as f64 / tx_secs,
+            clock_errors: rx.clock_errors,
+        },
+        totals,
+        latency_ns: LatencyReport::of(&rx.latency),
+        streams,
+        ports: port_reports,
+        lcores: lcore_reports,
+    };
+    if let Some(path) = &opts.json {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    drop(eal);
+    Ok(report)
+}
+
+fn sum_live(lives: &[Live], n_tx: usize) -> (u64, u64, u64, u64, usize) {
+    let mut tx = 0;
+    let mut txb = 0;
+    let mut done = 0;
+    for l in &lives[..n_tx] {
+        tx += l.tx.load(Ordering::Relaxed);
+        txb += l.tx_bytes.load(Ordering::Relaxed);
+        done += usize::from(l.done.load(Ordering::Acquire));
+    }
+    let rx = lives[n_tx].rx.load(Ordering::Relaxed);
+    let matched = lives[n_tx].rx_matched.load(Ordering::Relaxed);
+    (tx, txb, rx, matched, done)
+}
+
+/// Prints the live line, ends TX after the duration, ends the run once drained.
+#[allow(clippy::too_many_arguments)]
+fn monitor(
+    ctl: &Control,
+    lives: &[Live],
+    n_tx: usize,
+    signal: &AtomicBool,
+    spec: &Spec,
+    profile: &Profile,
+    started: Instant,
+    tx_end: &Mutex<Option<Instant>>,
+) {
+    let tick = Duration::from_millis(10);
+    let interval = Duration::from_millis(profile.run.stats_interval_ms);
+    let drain = Duration::from_millis(profile.run.drain_ms);
+    let mut last_print = started;
+    let mut last = (0u64, 0u64, 0u64);
+    let mut last_rx = 0u64;
+    let mut last_rx_change = Instant::now();
+    let mut done_at: Option<Instant> = None;
+    while !ctl.stop_all.load(Ordering::Relaxed) {
+        std::thread::sleep(tick);
+        let now = Instant::now();
+        let (tx, txb, rx, matched, done) = sum_live(lives, n_tx);
+        if signal.load(Ordering::Relaxed) {
+            tracing::info!("signal: stopping");
+            ctl.stop_tx.store(true, Ordering::Relaxed);
+            ctl.stop_all.store(true, Ordering::Relaxed);
+        }
+        if let Stop::Duration(d) = spec.stop {
+            if now - started >= d {
+                ctl.stop_tx.store(true, Ordering::Relaxed);
+            }
+        }
+        if rx != last_rx {
+            last_rx = rx;
+            last_rx_change = now;
+        }
+        if done == n_tx && done_at.is_none() {
+            done_at = Some(now);
+            *tx_end.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
+        }
+        if let Some(d) = done_at {
+            // Drained: everything came back, or nothing arrived for drain_ms since the end.
+            let quiet = now - last_rx_change.max(d) >= drain;
+            if spec.rx_port.is_none() || matched >= tx || quiet {
+                ctl.stop_all.store(true, Ordering::Relaxed);
+            }
+        }
+        if !interval.is_zero() && now - last_print >= interval {
+            let dt = (now - last_print).as_secs_f64();
+            let loss = tx.saturating_sub(matched);
+            let mut out = std::io::stdout().lock();
+            let head = format!(
+                "[{:7.1}s] tx {:8.3} Mpps {:8.3} Gb/s",
+                (now - started).as_secs_f64(),
+                (tx - last.0) as f64 / dt / 1e6,
+                ((txb - last.1) + (tx - last.0) * u64::from(L1_OVERHEAD + 4)) as f64 * 8.0
+                    / dt
+                    / 1e9,
+            );
+            let _ =
+                if spec.rx_port.is_some() {
+                    writeln!(
+                    out,
+                    "{head} | rx {:8.3} Mpps | sent {tx} received {matched} loss {loss} ({:.3}%)",
+                    (matched - last.2) as f64 / dt / 1e6,
+                    if tx > 0 { loss as f64 * 100.0 / tx as f64 } else { 0.0 }
+                )
+                } else {
+                    writeln!(out, "{head} | sent {tx} (send only)")
+                };
+            last = (tx, txb, matched);
+            last_print = now;
+        }
+    }
+}
+
+/// Prints the result for an operator.
+pub fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "== pktgen result: {} ({}, {:.2} s sending, {:.2} s total) ==",
+        r.protocol, r.dpdk_version, r.tx_seconds, r.seconds
+    )?;
+    writeln!(
+        out,
+        "tx {} pkts ({} malformed) {:.3} Mpps {:.3} Gb/s L1 | rx {} pkts, {} matched, {} malformed, {} without signature",
+        r.tx.packets,
+        r.tx.malformed,
+        r.tx.pps / 1e6,
+        r.tx.l1_bps / 1e9,
+        r.rx.packets,
+        r.rx.matched,
+        r.rx.malformed,
+        r.rx.unmatched
+    )?;
+    let t = &r.totals;
+    writeln!(
+        out,
+        "streams: sent {} received {} lost {} reordered {} duplicates {}",
+        t.sent, t.received, t.lost, t.reordered, t.duplicates
+    )?;
+    let l = &r.latency_ns;
+    writeln!(
+        out,
+        "latency ns: samples {} min {} p50 {} p99 {} p99.9 {} max {} mean {:.0}",
+        l.samples, l.min, l.p50, l.p99, l.p999, l.max, l.mean
+    )?;
+    for p in &r.ports {
+        writeln!(
+            out,
+            "port {} ({}): ipackets {} opackets {} imissed {} ierrors {} oerrors {} rx_nombuf {}",
+            p.name, p.device, p.ipackets, p.opackets, p.imissed, p.ierrors, p.oerrors, p.rx_nombuf
+        )?;
+    }
+    if r.tx.alloc_failures > 0 {
+        writeln!(
+            out,
+            "warning: {} mbuf allocation failures (raise mempool.mbufs)",
+            r.tx.alloc_failures
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_interleaves_by_weight() {
+        let s = size_schedule(&[7, 4, 1]);
+        assert_eq!(s.len(), 12);
+        for (i, w) in [7, 4, 1].iter().enumerate() {
+            assert_eq!(s.iter().filter(|x| **x as usize == i).count(), *w);
+        }
+        assert!(
+            !s.windows(3).any(|w| w.iter().all(|x| *x == 1)),
+            "no run of three 576s: {s:?}"
+        );
+        assert_eq!(size_schedule(&[1]), vec![0]);
+    }
+}
