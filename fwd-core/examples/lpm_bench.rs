@@ -1,18 +1,22 @@
 //! Benchmark: srgate's LPM (`fwd_core::overlay::lpm`) against DPDK's `rte_fib` (IPv4,
-//! DIR24_8) and `rte_fib6` (IPv6, TRIE), bulk lookups in bursts of 32 of the same keys in
-//! the same tables, on the same (EAL-pinned) core, in the same process, rounds
-//! alternating which goes first. Run by `perf/bench-lpm.sh`, never by CI.
+//! DIR24_8, 4-byte next hops) and `rte_fib6` (IPv6, TRIE), bulk lookups of the same keys
+//! in the same routes, in bursts (32 unless `--burst`), on the same EAL-pinned core, in
+//! the same process. Run by `perf/bench-lpm.sh`, never by CI.
 //!
-//! Routes: random prefixes with a BGP-like length mix (IPv4: 55% /24, 15% /22-/23, 20%
-//! /16-/21, 2% /8-/15, 8% /25-/32; IPv6: in 2000::/3, 50% /48, 35% /32-/47, 5% /28-/31,
-//! 10% /49-/64), duplicates removed, added shortest first (DPDK 22.11's rte_fib rewrites
-//! its whole table when a prefix reaching the top of the address space is added under
-//! routes covering it: see dpdk-sys/tests/fib.rs). Keys: 3/4 random addresses inside
-//! random routes, 1/4 uniformly random. Results are cross-checked key by key before
-//! timing.
+//! Each round times every contender back to back (rte_fib first in even rounds, last in
+//! odd ones); a ratio is the median of the per-round ratios.
+//!
+//! Routes: random prefixes with a BGP-like length mix plus overlay host routes (IPv4:
+//! 55% /24, 15% /22-/23, 21% /16-/21, 1% /8-/15, 8% /25-/32; IPv6: in 2000::/3, 50% /48,
+//! 35% /32-/47, 5% /28-/31, 10% /49-/64), duplicates removed, added shortest first
+//! (DPDK 22.11's rte_fib rewrites its whole table when a prefix reaching the top of the
+//! address space is added under routes covering it: see dpdk-sys/tests/fib.rs). Keys: 3/4
+//! random addresses inside random routes, 1/4 uniformly random. Every key is checked to
+//! get the same next hop from all tables before timing.
 //!
 //! usage: lpm_bench [--routes N] [--keys N] [--rounds N] [--core N] [--v6-routes N]
 //!                  [--inside-pct P] (share of keys drawn inside routes, default 75)
+//!                  [--burst B] (keys per lookup call, default 32, at most 256)
 //! Prints `key=value` lines; the `ratio_*` lines are LPM lookups/s over rte_fib's.
 
 use std::collections::BTreeMap;
@@ -23,7 +27,6 @@ use dpdk_sys::eal::Eal;
 use dpdk_sys::fib::{Fib4, Fib6, FibConfig};
 use fwd_core::overlay::lpm::{Lpm, LpmBuilder};
 
-const BURST: usize = 32;
 const DEFAULT_NH: u64 = 0x7fff_ffff;
 
 struct Rng(u64);
@@ -51,6 +54,7 @@ struct Args {
     core: u32,
     v6_routes: usize,
     inside_pct: u64,
+    burst: usize,
 }
 
 fn args() -> Args {
@@ -61,6 +65,7 @@ fn args() -> Args {
         core: 0,
         v6_routes: 100_000,
         inside_pct: 75,
+        burst: 32,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     for w in v.chunks(2) {
@@ -76,6 +81,7 @@ fn args() -> Args {
             "--core" => a.core = n() as u32,
             "--v6-routes" => a.v6_routes = n(),
             "--inside-pct" => a.inside_pct = n() as u64,
+            "--burst" => a.burst = n().clamp(1, 256),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -92,8 +98,8 @@ fn routes4(r: &mut Rng, n: usize) -> Vec<([u8; 4], u8, u32)> {
         let len = match r.below(100) {
             0..=54 => 24,
             55..=69 => r.range(22, 23),
-            70..=89 => r.range(16, 21),
-            90..=91 => r.range(8, 15),
+            70..=90 => r.range(16, 21),
+            91 => r.range(8, 15),
             _ => r.range(25, 32),
         } as u8;
         let a = mask((r.next() as u32).to_be_bytes(), len);
@@ -170,12 +176,28 @@ fn time(f: impl FnOnce() -> u64) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
-fn lpm_bulk<const N: usize>(t: &Lpm<N>, keys: &[[u8; N]]) -> u64 {
-    let mut out = [None; BURST];
+/// `Lpm::lookup_bulk_raw`: plain next hops, `NO_ROUTE` for a miss (as rte_fib writes
+/// its default next hop).
+fn lpm_bulk<const N: usize>(t: &Lpm<N>, keys: &[[u8; N]], burst: usize) -> u64 {
+    let mut out = [0u32; 256];
     let mut sum = 0u64;
-    for burst in keys.chunks(BURST) {
-        t.lookup_bulk(burst, &mut out);
-        for o in &out[..burst.len()] {
+    for b in keys.chunks(burst) {
+        let o = &mut out[..b.len()];
+        t.lookup_bulk_raw(b, o);
+        for v in o.iter() {
+            sum = sum.wrapping_add(u64::from(*v));
+        }
+    }
+    sum
+}
+
+/// `Lpm::lookup_bulk`: `Option` next hops.
+fn lpm_bulk_option<const N: usize>(t: &Lpm<N>, keys: &[[u8; N]], burst: usize) -> u64 {
+    let mut out = [None; 256];
+    let mut sum = 0u64;
+    for b in keys.chunks(burst) {
+        t.lookup_bulk(b, &mut out[..b.len()]);
+        for o in &out[..b.len()] {
             sum = sum.wrapping_add(u64::from(o.unwrap_or(0)));
         }
     }
@@ -188,12 +210,12 @@ fn lpm_single<const N: usize>(t: &Lpm<N>, keys: &[[u8; N]]) -> u64 {
     })
 }
 
-fn fib4_bulk(f: &Fib4, ips: &[u32]) -> u64 {
-    let mut out = [0u64; BURST];
+fn fib4_bulk(f: &Fib4, ips: &[u32], burst: usize) -> u64 {
+    let mut out = [0u64; 256];
     let mut sum = 0u64;
-    for burst in ips.chunks(BURST) {
-        let o = &mut out[..burst.len()];
-        f.lookup_bulk(burst, o).expect("rte_fib lookup");
+    for b in ips.chunks(burst) {
+        let o = &mut out[..b.len()];
+        f.lookup_bulk(b, o).expect("rte_fib lookup");
         for v in o.iter() {
             sum = sum.wrapping_add(*v);
         }
@@ -201,12 +223,12 @@ fn fib4_bulk(f: &Fib4, ips: &[u32]) -> u64 {
     sum
 }
 
-fn fib6_bulk(f: &Fib6, ips: &[[u8; 16]]) -> u64 {
-    let mut out = [0u64; BURST];
+fn fib6_bulk(f: &Fib6, ips: &[[u8; 16]], burst: usize) -> u64 {
+    let mut out = [0u64; 256];
     let mut sum = 0u64;
-    for burst in ips.chunks(BURST) {
-        let o = &mut out[..burst.len()];
-        f.lookup_bulk(burst, o).expect("rte_fib6 lookup");
+    for b in ips.chunks(burst) {
+        let o = &mut out[..b.len()];
+        f.lookup_bulk(b, o).expect("rte_fib6 lookup");
         for v in o.iter() {
             sum = sum.wrapping_add(*v);
         }
@@ -242,11 +264,12 @@ fn main() {
     for &(addr, len, nh) in &routes {
         b.insert(addr, len, nh).expect("insert");
     }
-    b.root_bits(16).expect("stride");
-    let lpm16 = b.build();
-    let build16 = t0.elapsed().as_secs_f64();
-    b.root_bits(24).expect("stride");
-    let lpm24 = b.build();
+    // The table as srgate builds it (automatic root stride), and the other stride.
+    let lpm = b.build();
+    let build_s = t0.elapsed().as_secs_f64();
+    b.root_bits(if lpm.root_bits() == 16 { 24 } else { 16 })
+        .expect("stride");
+    let other = b.build();
     let mut cfg = FibConfig::new(a.routes as u32 + 16, DEFAULT_NH);
     cfg.num_tbl8 = 1 << 17;
     let mut fib = Fib4::create("bench_fib4", socket, &cfg).expect("rte_fib_create");
@@ -261,50 +284,71 @@ fn main() {
     let mut want = vec![0u64; ips.len()];
     fib.lookup_bulk(&ips, &mut want).expect("lookup");
     for (i, k) in keys4.iter().enumerate() {
-        let ours = lpm16.lookup(k).map_or(DEFAULT_NH, u64::from);
-        assert_eq!(ours, want[i], "key {k:?}: lpm16 vs rte_fib");
-        assert_eq!(lpm24.lookup(k).map_or(DEFAULT_NH, u64::from), want[i]);
+        assert_eq!(
+            lpm.lookup(k).map_or(DEFAULT_NH, u64::from),
+            want[i],
+            "key {k:?}"
+        );
+        assert_eq!(other.lookup(k).map_or(DEFAULT_NH, u64::from), want[i]);
     }
     let hits = want.iter().filter(|&&w| w != DEFAULT_NH).count();
 
     println!("v4_routes={}", routes.len());
     println!(
-        "v4_keys={} v4_hit_fraction={:.3}",
+        "v4_keys={} v4_hit_fraction={:.3} burst={}",
         ips.len(),
-        hits as f64 / ips.len() as f64
+        hits as f64 / ips.len() as f64,
+        a.burst
     );
     println!(
-        "v4_lpm16_mem_mib={:.1} v4_lpm16_groups={} v4_lpm16_build_s={:.2}",
-        lpm16.memory_bytes() as f64 / 1048576.0,
-        lpm16.group_count(),
-        build16
+        "v4_lpm_root_bits={} v4_lpm_mem_mib={:.1} v4_lpm_groups={} v4_lpm_build_s={:.2}",
+        lpm.root_bits(),
+        lpm.memory_bytes() as f64 / 1048576.0,
+        lpm.group_count(),
+        build_s
     );
     println!(
-        "v4_lpm24_mem_mib={:.1} v4_rte_fib_mem_mib={:.1} v4_rte_fib_add_s={:.2}",
-        lpm24.memory_bytes() as f64 / 1048576.0,
+        "v4_other_root_bits={} v4_other_mem_mib={:.1}",
+        other.root_bits(),
+        other.memory_bytes() as f64 / 1048576.0
+    );
+    println!(
+        "v4_rte_fib_mem_mib={:.1} v4_rte_fib_add_s={:.2}",
         ((1usize << 24) * 4 + cfg.num_tbl8 as usize * 256 * 4) as f64 / 1048576.0,
         fib_build
     );
-    let (mut l16, mut l24, mut ls, mut fb) = (vec![], vec![], vec![], vec![]);
+    // Each round times every contender back to back (rte_fib first in even rounds, last
+    // in odd ones); a ratio is the median of the per-round ratios, so that the noise of a
+    // shared machine hits both sides of each ratio alike.
+    let (mut lb, mut lother, mut ls, mut lo, mut fb) = (vec![], vec![], vec![], vec![], vec![]);
     for round in 0..a.rounds {
+        let fib_rate = || rate(ips.len(), time(|| fib4_bulk(&fib, &ips, a.burst)));
         if round % 2 == 0 {
-            fb.push(rate(ips.len(), time(|| fib4_bulk(&fib, &ips))));
-            l16.push(rate(ips.len(), time(|| lpm_bulk(&lpm16, &keys4))));
-        } else {
-            l16.push(rate(ips.len(), time(|| lpm_bulk(&lpm16, &keys4))));
-            fb.push(rate(ips.len(), time(|| fib4_bulk(&fib, &ips))));
+            fb.push(fib_rate());
         }
-        l24.push(rate(ips.len(), time(|| lpm_bulk(&lpm24, &keys4))));
-        ls.push(rate(ips.len(), time(|| lpm_single(&lpm16, &keys4))));
+        lb.push(rate(ips.len(), time(|| lpm_bulk(&lpm, &keys4, a.burst))));
+        lother.push(rate(ips.len(), time(|| lpm_bulk(&other, &keys4, a.burst))));
+        ls.push(rate(ips.len(), time(|| lpm_single(&lpm, &keys4))));
+        lo.push(rate(
+            ips.len(),
+            time(|| lpm_bulk_option(&lpm, &keys4, a.burst)),
+        ));
+        if round % 2 == 1 {
+            fb.push(fib_rate());
+        }
     }
-    let (l16, l24, ls, fb) = (median(l16), median(l24), median(ls), median(fb));
-    println!("v4_rte_fib_mlps={:.2}", fb / 1e6);
-    println!("v4_lpm16_bulk_mlps={:.2}", l16 / 1e6);
-    println!("v4_lpm24_bulk_mlps={:.2}", l24 / 1e6);
-    println!("v4_lpm16_single_mlps={:.2}", ls / 1e6);
-    println!("ratio_v4={:.3}", l16 / fb);
-    println!("ratio_v4_lpm24={:.3}", l24 / fb);
-    drop((fib, lpm16, lpm24, b));
+    let ratio = |ours: &[f64]| median(ours.iter().zip(&fb).map(|(o, f)| o / f).collect());
+    let mlps = |v: &[f64]| median(v.to_vec()) / 1e6;
+    println!("v4_rte_fib_mlps={:.2}", mlps(&fb));
+    println!("v4_lpm_bulk_mlps={:.2}", mlps(&lb));
+    println!("v4_other_bulk_mlps={:.2}", mlps(&lother));
+    println!("v4_lpm_single_mlps={:.2}", mlps(&ls));
+    println!("v4_lpm_bulk_option_mlps={:.2}", mlps(&lo));
+    println!("ratio_v4={:.3}", ratio(&lb));
+    println!("ratio_v4_other={:.3}", ratio(&lother));
+    println!("ratio_v4_single={:.3}", ratio(&ls));
+    println!("ratio_v4_bulk_option={:.3}", ratio(&lo));
+    drop((fib, lpm, other, b));
 
     // IPv6.
     if a.v6_routes == 0 {
@@ -316,7 +360,6 @@ fn main() {
     for &(addr, len, nh) in &routes {
         b.insert(addr, len, nh).expect("insert");
     }
-    b.root_bits(16).expect("stride");
     let lpm6 = b.build();
     let mut cfg = FibConfig::new(a.v6_routes as u32 + 16, DEFAULT_NH);
     cfg.num_tbl8 = (a.v6_routes as u32).saturating_mul(4).max(1 << 12);
@@ -335,24 +378,26 @@ fn main() {
     }
     println!("v6_routes={} v6_keys={}", routes.len(), keys6.len());
     println!(
-        "v6_lpm16_mem_mib={:.1} v6_lpm16_groups={}",
+        "v6_lpm_root_bits={} v6_lpm_mem_mib={:.1} v6_lpm_groups={}",
+        lpm6.root_bits(),
         lpm6.memory_bytes() as f64 / 1048576.0,
         lpm6.group_count()
     );
     let (mut l6, mut f6) = (vec![], vec![]);
     for round in 0..a.rounds {
+        let fib_rate = || rate(keys6.len(), time(|| fib6_bulk(&fib6, &keys6, a.burst)));
         if round % 2 == 0 {
-            f6.push(rate(keys6.len(), time(|| fib6_bulk(&fib6, &keys6))));
-            l6.push(rate(keys6.len(), time(|| lpm_bulk(&lpm6, &keys6))));
-        } else {
-            l6.push(rate(keys6.len(), time(|| lpm_bulk(&lpm6, &keys6))));
-            f6.push(rate(keys6.len(), time(|| fib6_bulk(&fib6, &keys6))));
+            f6.push(fib_rate());
+        }
+        l6.push(rate(keys6.len(), time(|| lpm_bulk(&lpm6, &keys6, a.burst))));
+        if round % 2 == 1 {
+            f6.push(fib_rate());
         }
     }
-    let (l6, f6) = (median(l6), median(f6));
-    println!("v6_rte_fib6_mlps={:.2}", f6 / 1e6);
-    println!("v6_lpm16_bulk_mlps={:.2}", l6 / 1e6);
-    println!("ratio_v6={:.3}", l6 / f6);
+    let ratio6 = median(l6.iter().zip(&f6).map(|(o, f)| o / f).collect());
+    println!("v6_rte_fib6_mlps={:.2}", median(f6) / 1e6);
+    println!("v6_lpm_bulk_mlps={:.2}", median(l6) / 1e6);
+    println!("ratio_v6={:.3}", ratio6);
     drop((fib6, lpm6));
     drop(eal);
 }

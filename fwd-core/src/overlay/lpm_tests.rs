@@ -6,7 +6,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use proptest::prelude::*;
 
-use super::lpm::{mask, IpPrefix, Lpm, LpmBuilder, LpmError, PrefixError, MAX_NEXT_HOP};
+use super::lpm::{mask, IpPrefix, Lpm, LpmBuilder, LpmError, PrefixError, MAX_NEXT_HOP, NO_ROUTE};
 
 /// splitmix64: the random source of one generated scenario (proptest picks the seed).
 struct Rng(u64);
@@ -115,7 +115,9 @@ fn gen_keys<const N: usize>(r: &mut Rng, routes: &[([u8; N], u8, u32)]) -> Vec<[
 fn check_against<const N: usize>(lpm: &Lpm<N>, reference: &Reference<N>, keys: &[[u8; N]]) {
     let mut bulk = vec![Some(u32::MAX); keys.len()];
     lpm.lookup_bulk(keys, &mut bulk);
-    for (k, b) in keys.iter().zip(&bulk) {
+    let mut raw = vec![0; keys.len()];
+    lpm.lookup_bulk_raw(keys, &mut raw);
+    for ((k, b), r) in keys.iter().zip(&bulk).zip(&raw) {
         let want = reference.lookup(k);
         assert_eq!(
             lpm.lookup(k),
@@ -124,6 +126,7 @@ fn check_against<const N: usize>(lpm: &Lpm<N>, reference: &Reference<N>, keys: &
             reference.routes
         );
         assert_eq!(*b, want, "bulk, key {k:?}");
+        assert_eq!(*r, want.unwrap_or(NO_ROUTE), "bulk raw, key {k:?}");
     }
     assert_eq!(lpm.len(), reference.routes.len());
 }
@@ -219,6 +222,17 @@ fn auto_root_stride_follows_size() {
     assert_eq!(t.lookup(&[0, 3, 255, 7]), Some(1023));
     assert_eq!(t.lookup(&[0, 4, 0, 0]), None);
     assert_eq!(t.max_next_hop(), Some(1023));
+    // A full-table shape: longer prefixes in half the /16 blocks picks a 24-bit root.
+    let mut b = LpmBuilder::<4>::new();
+    for i in 0..super::lpm::AUTO_ROOT24_MIN_BLOCKS as u32 - 1 {
+        b.insert((i << 16 | 0x100).to_be_bytes(), 24, i)
+            .expect("insert");
+    }
+    assert_eq!(b.auto_root_bits(), 16);
+    b.insert([0xff, 0xff, 0, 0], 17, 1).expect("insert");
+    assert_eq!(b.auto_root_bits(), 24);
+    b.insert([0xff, 0xfe, 0, 0], 16, 1).expect("insert");
+    assert_eq!(b.auto_root_bits(), 24);
 }
 
 #[test]
@@ -317,6 +331,13 @@ fn bulk_handles_any_lengths() {
     assert_eq!(out[149], Some(1));
     assert_eq!(out[150], Some(77));
     t.lookup_bulk(&[], &mut out);
+    let mut raw = vec![7; 200];
+    t.lookup_bulk_raw(&keys, &mut raw[..100]);
+    assert_eq!((raw[1], raw[99], raw[100]), (2, 1, 7));
+    t.lookup_bulk_raw(&keys, &mut raw);
+    assert_eq!((raw[1], raw[149], raw[150]), (2, 1, 7));
+    t.lookup_bulk_raw(&[[11, 0, 0, 0]], &mut raw);
+    assert_eq!(raw[0], NO_ROUTE);
 }
 
 #[test]
