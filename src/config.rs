@@ -200,6 +200,8 @@ pub struct TablesConfig {
     pub mpls: Option<fwd_core::mpls::MplsConfig>,
     /// `[tables.srou]`: SRoU locators, policies, next hops and tokens (seed 000).
     pub srou: Option<fwd_core::srou::config::SrouConfig>,
+    /// `[tables.overlay]`: VRFs and EVPN type-2/type-5 routes to SRoU policies (seed 000).
+    pub overlay: Option<fwd_core::overlay::config::OverlayConfig>,
     /// `[tables.stamp]`: the STAMP/TWAMP-light reflector (seed 003, RFC 8762).
     pub stamp: Option<fwd_core::stamp::StampConfig>,
     /// `[tables.service]`: computing SIDs, Global and Local service FIBs (seed 001).
@@ -593,7 +595,20 @@ impl Config {
                     format!("a policy needing {} bytes", tables.max_overhead()),
                 ));
             }
+            if let Some(overlay) = &self.tables.overlay {
+                let port_id = |name: &str| port_ref(name).map(|r| r.id);
+                let routes = overlay
+                    .build(port_id, |n| tables.policy_index(n))
+                    .map_err(|e| invalid(e.field, e.expected, e.got))?;
+                p.set_overlay(routes);
+            }
             p.set_srou(tables);
+        } else if self.tables.overlay.is_some() {
+            return Err(invalid(
+                "tables.overlay".into(),
+                "a [tables.srou] section whose named policies the routes target".into(),
+                "no [tables.srou]".into(),
+            ));
         }
         if let Some(service) = &self.tables.service {
             let tables = service

@@ -171,8 +171,9 @@ fn frame(ethertype: u16, body: &[u8]) -> Vec<u8> {
     f
 }
 
-/// The demo's frame mix: 60 valid frames over five encapsulations, 24 for the demo's
-/// tables (MPLS swap, PHP, anycast; SRoU encapsulation and egress; STAMP), 4 malformed.
+/// The demo's frame mix: 60 valid frames over five encapsulations, 28 for the demo's
+/// tables (MPLS swap, PHP, anycast; SRoU encapsulation by exact policy and by overlay
+/// route, SRoU egress; STAMP), 4 malformed.
 pub fn demo_frames() -> Vec<Vec<u8>> {
     let mut v = Vec::new();
     for i in 0..12u16 {
@@ -216,6 +217,17 @@ pub fn demo_frames() -> Vec<Vec<u8>> {
     for i in 0..4u16 {
         let inner = ipv4_to([192, 168, 1, 1], [172, 16, 0, 5], 64, &udp(20, 7000 + i));
         v.push(frame(0x0800, &inner));
+        let routed = ipv4_to(
+            [192, 168, 1, 1],
+            [10, 20, 3, i as u8],
+            64,
+            &udp(20, 7200 + i),
+        );
+        let mut tagged = eth(0x8100);
+        tagged.extend_from_slice(&200u16.to_be_bytes());
+        tagged.extend_from_slice(&0x0800u16.to_be_bytes());
+        tagged.extend_from_slice(&routed);
+        v.push(tagged);
         let inner = ipv4_to([172, 16, 9, 9], [192, 168, 1, 1], 64, &udp(20, 7100 + i));
         let srou = srou_egress(&inner, [10, 99, 7, 7], 8811);
         let outer = ipv4_to(
@@ -289,15 +301,15 @@ mod tests {
             ("ipv6", 24),
             ("mpls-xconnect", 12),
             ("mpls", 12),
-            ("srou", 4),
+            ("srou", 8),
             ("srou-decap", 4),
             ("stamp", 4),
         ]
         .into_iter()
         .collect();
-        assert_eq!(by_handler, expect);
+        assert_eq!(by_handler, expect, "drops: {drops:?}");
         let s = counters.srou.snapshot();
-        assert_eq!((s.encapsulated, s.decapsulated), (4, 4));
+        assert_eq!((s.encapsulated, s.decapsulated), (8, 4));
         assert_eq!(
             drops,
             [

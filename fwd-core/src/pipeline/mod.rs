@@ -26,6 +26,7 @@ use crate::counters::{Handler, WorkerCounters};
 use crate::drop::DropReason;
 use crate::dyncast::{self, DyncastFlows, DyncastTables};
 use crate::mpls::{MplsOutcome, MplsTables};
+use crate::overlay::OverlayTables;
 use crate::packet::{parse, L3Kind, PacketMeta, MAX_VLAN_TAGS};
 use crate::service::{self, ServiceFlows, ServiceTables};
 use crate::srou::{self, SrouTables};
@@ -68,6 +69,7 @@ pub struct Pipeline {
     xconnect: [Option<Adjacency>; MAX_PORTS],
     mpls: MplsTables,
     srou: SrouTables,
+    overlay: OverlayTables,
     stamp: StampTables,
     service: ServiceTables,
     dyncast: DyncastTables,
@@ -131,6 +133,12 @@ impl Pipeline {
     /// The SRoU tables.
     pub fn srou(&self) -> &SrouTables {
         &self.srou
+    }
+
+    /// Installs the overlay routes (EVPN type-2/5 per VRF), whose targets index the SRoU
+    /// policies of the same snapshot.
+    pub fn set_overlay(&mut self, tables: OverlayTables) {
+        self.overlay = tables;
     }
 
     /// Installs the STAMP reflector's configuration.
@@ -252,7 +260,7 @@ impl Pipeline {
         ctx: &mut WorkerCtx<'_>,
     ) -> Action {
         let c = ctx.counters;
-        match srou::process(&self.srou, pkt, meta, &c.srou) {
+        match self.srou_step(in_port, pkt, meta, c) {
             Ok(srou::Outcome::Pass) => self.service_or_dyncast(in_port, pkt, meta, ctx),
             Ok(srou::Outcome::Encapsulated(adj)) | Ok(srou::Outcome::Transited(adj)) => {
                 Action::Forward {
@@ -313,6 +321,37 @@ impl Pipeline {
             },
             Err(reason) => Action::Drop(reason),
         }
+    }
+
+    /// SRoU for an IP packet: to one of our locators (transit, egress); else an overlay
+    /// route of the ingress port's VRF (EVPN type-2/5) naming an SRoU policy; else a policy
+    /// for the exact destination; else [`srou::Outcome::Pass`].
+    #[inline]
+    fn srou_step<B: PacketBuf>(
+        &self,
+        in_port: u16,
+        pkt: &mut B,
+        meta: &PacketMeta,
+        c: &WorkerCounters,
+    ) -> Result<srou::Outcome, DropReason> {
+        if self.srou.is_empty() {
+            return Ok(srou::Outcome::Pass);
+        }
+        match srou::receive(&self.srou, pkt, meta, &c.srou)? {
+            srou::Outcome::Pass => {}
+            done => return Ok(done),
+        }
+        if !self.overlay.is_empty() {
+            if let Some(routed) = self.overlay.route(in_port, pkt.data(), meta)? {
+                let policy = self
+                    .srou
+                    .policy_at(routed.target.0)
+                    .ok_or(DropReason::OverlayBadTarget)?;
+                return srou::encap::encapsulate_with(&self.srou, policy, pkt, meta, &c.srou)
+                    .map(srou::Outcome::Encapsulated);
+            }
+        }
+        srou::encap::encapsulate(&self.srou, pkt, meta, &c.srou)
     }
 
     #[inline]

@@ -183,8 +183,11 @@ pub struct AdjacencyConfig {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
-    /// Inner destination IP (exact).
-    pub destination: String,
+    /// Name, for overlay routes (`[tables.overlay]`) that steer into this policy.
+    pub name: Option<String>,
+    /// Inner destination IP (exact); optional for a named policy used only by overlay
+    /// routes.
+    pub destination: Option<String>,
     /// Flow ID, hex (`0x000123`), 0 to 16 bytes.
     #[serde(default)]
     pub flow_id: String,
@@ -370,7 +373,17 @@ impl SrouConfig {
 
         for (i, p) in self.policies.iter().enumerate() {
             let field = format!("{PREFIX}.policy[{i}]");
-            let destination = parse_ip(format!("{field}.destination"), &p.destination)?;
+            let destination = match (&p.destination, &p.name) {
+                (Some(d), _) => Some(parse_ip(format!("{field}.destination"), d)?),
+                (None, Some(_)) => None,
+                (None, None) => {
+                    return Err(err(
+                        field.to_string(),
+                        "a `destination` or a `name` (or both)",
+                        "neither",
+                    ))
+                }
+            };
             let flow_id = parse_flow_id(&p.flow_id).ok_or_else(|| {
                 err(
                     format!("{field}.flow_id"),
@@ -410,7 +423,8 @@ impl SrouConfig {
                     Some(ServiceSegment { vnid, behavior })
                 }
             };
-            b.policy(
+            b.named_policy(
+                p.name.clone(),
                 destination,
                 PolicySpec {
                     flow_id,
@@ -481,7 +495,12 @@ impl SrouConfig {
                     .policies
                     .iter()
                     .enumerate()
-                    .filter(|(_, p)| p.destination.parse::<IpAddr>().ok() == Some(dst))
+                    .filter(|(_, p)| {
+                        p.destination
+                            .as_deref()
+                            .and_then(|d| d.parse::<IpAddr>().ok())
+                            == Some(dst)
+                    })
                     .map(|(i, _)| i)
                     .nth(1)
                     .unwrap_or(0);
@@ -547,7 +566,8 @@ mod tests {
                 src_mac: None,
             }),
             policies: vec![PolicyConfig {
-                destination: "172.16.0.5".into(),
+                name: None,
+                destination: Some("172.16.0.5".into()),
                 flow_id: "0x000123".into(),
                 source: "10.99.1.1:8811".into(),
                 path: vec!["10.99.2.1:8811".into(), "10.99.3.1:8811".into()],
@@ -643,7 +663,7 @@ mod tests {
                 "field `tables.srou.decap.src_mac`",
             ),
             (
-                Box::new(|c| c.policies[0].destination = "172.16.0.0/24".into()),
+                Box::new(|c| c.policies[0].destination = Some("172.16.0.0/24".into())),
                 "field `tables.srou.policy[0].destination`: expected an IPv4 or IPv6 address",
             ),
             (
@@ -742,7 +762,7 @@ mod tests {
         .expect_err("unknown field");
         assert!(bad.to_string().contains("unknown field `gateway`"), "{bad}");
         let bad = PolicyConfig::deserialize(MapDeserializer::<_, DeError>::new(
-            [("destination", "1.2.3.4"), ("segments", "x")].into_iter(),
+            [("source", "1.2.3.4:1"), ("segments", "x")].into_iter(),
         ))
         .expect_err("unknown field");
         assert!(

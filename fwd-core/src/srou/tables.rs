@@ -267,13 +267,14 @@ pub enum TablesError {
     /// Two policies for one destination.
     #[error("two policies for destination {0}")]
     DuplicatePolicy(IpAddr),
+    /// Two policies with one name.
+    #[error("two policies named {0:?}")]
+    DuplicatePolicyName(String),
     /// A policy that does not compile; `index` counts policies in the order added.
-    #[error("policy {index} (destination {destination}): {error}")]
+    #[error("policy {index}: {error}")]
     Policy {
         /// Position of the policy, in the order added.
         index: usize,
-        /// Its overlay destination.
-        destination: IpAddr,
         /// What is wrong.
         error: PolicyError,
     },
@@ -283,7 +284,12 @@ pub enum TablesError {
 #[derive(Debug, Clone)]
 pub struct SrouTables {
     locators: HashMap<SocketAddr, Locator, FxBuildHasher>,
-    policies: HashMap<IpAddr, SrouPolicy, FxBuildHasher>,
+    /// Every policy, in the order added: overlay routes refer to them by index.
+    policies: Vec<SrouPolicy>,
+    /// Exact overlay destination -> policy index.
+    by_destination: HashMap<IpAddr, u32, FxBuildHasher>,
+    /// Policy name -> index (for overlay routes; control side only).
+    by_name: HashMap<String, u32, FxBuildHasher>,
     next_hops: HashMap<IpAddr, Adjacency, FxBuildHasher>,
     default_next_hop: Option<Adjacency>,
     decap_adjacency: Option<Adjacency>,
@@ -296,7 +302,9 @@ impl Default for SrouTables {
     fn default() -> Self {
         SrouTables {
             locators: HashMap::default(),
-            policies: HashMap::default(),
+            policies: Vec::new(),
+            by_destination: HashMap::default(),
+            by_name: HashMap::default(),
             next_hops: HashMap::default(),
             default_next_hop: None,
             decap_adjacency: None,
@@ -336,10 +344,22 @@ impl SrouTables {
     /// The ingress policy for an overlay destination (exact match).
     #[inline]
     pub fn policy(&self, destination: &IpAddr) -> Option<&SrouPolicy> {
-        if self.policies.is_empty() {
+        if self.by_destination.is_empty() {
             return None;
         }
-        self.policies.get(destination)
+        let i = *self.by_destination.get(destination)?;
+        self.policies.get(i as usize)
+    }
+
+    /// The policy at `index` (an overlay route's target).
+    #[inline]
+    pub fn policy_at(&self, index: u32) -> Option<&SrouPolicy> {
+        self.policies.get(index as usize)
+    }
+
+    /// The index of the policy named `name`.
+    pub fn policy_index(&self, name: &str) -> Option<u32> {
+        self.by_name.get(name).copied()
     }
 
     /// Number of ingress policies.
@@ -351,7 +371,7 @@ impl SrouTables {
     /// headroom encapsulation needs in the worst case.
     pub fn max_overhead(&self) -> usize {
         self.policies
-            .values()
+            .iter()
             .map(SrouPolicy::overhead)
             .max()
             .unwrap_or(0)
@@ -393,7 +413,7 @@ impl SrouTables {
 #[derive(Debug, Clone, Default)]
 pub struct SrouTablesBuilder {
     tables: SrouTables,
-    policies: Vec<(IpAddr, PolicySpec)>,
+    policies: Vec<(Option<IpAddr>, Option<String>, PolicySpec)>,
 }
 
 fn reserved(addr: &SocketAddr) -> bool {
@@ -456,7 +476,19 @@ impl SrouTablesBuilder {
 
     /// Adds an ingress policy for `destination` (compiled in [`SrouTablesBuilder::build`]).
     pub fn policy(&mut self, destination: IpAddr, spec: PolicySpec) -> &mut Self {
-        self.policies.push((destination, spec));
+        self.policies.push((Some(destination), None, spec));
+        self
+    }
+
+    /// Adds a policy with a name (overlay routes refer to it) and optionally an exact
+    /// overlay destination.
+    pub fn named_policy(
+        &mut self,
+        name: Option<String>,
+        destination: Option<IpAddr>,
+        spec: PolicySpec,
+    ) -> &mut Self {
+        self.policies.push((destination, name, spec));
         self
     }
 
@@ -466,15 +498,22 @@ impl SrouTablesBuilder {
             mut tables,
             policies,
         } = self;
-        for (index, (destination, spec)) in policies.into_iter().enumerate() {
-            let policy = compile(&tables, &spec).map_err(|error| TablesError::Policy {
-                index,
-                destination,
-                error,
-            })?;
-            if tables.policies.insert(destination, policy).is_some() {
-                return Err(TablesError::DuplicatePolicy(destination));
+        for (index, (destination, name, spec)) in policies.into_iter().enumerate() {
+            let policy =
+                compile(&tables, &spec).map_err(|error| TablesError::Policy { index, error })?;
+            let at = tables.policies.len() as u32;
+            if let Some(d) = destination {
+                if tables.by_destination.insert(d, at).is_some() {
+                    return Err(TablesError::DuplicatePolicy(d));
+                }
             }
+            if let Some(n) = name {
+                if tables.by_name.contains_key(&n) {
+                    return Err(TablesError::DuplicatePolicyName(n));
+                }
+                tables.by_name.insert(n, at);
+            }
+            tables.policies.push(policy);
         }
         Ok(tables)
     }
