@@ -134,8 +134,17 @@ fn print_config(out: &mut impl Write, cfg: &Config, file: &Path) -> std::io::Res
             m.vlfib.len()
         )?;
     }
-    if cfg.tables.srou.is_some() {
-        writeln!(out, "  srou: configured")?;
+    let t = &cfg.tables;
+    for (name, on) in [
+        ("srou", t.srou.is_some()),
+        ("overlay", t.overlay.is_some()),
+        ("service", t.service.is_some()),
+        ("dyncast", t.dyncast.is_some()),
+        ("stamp", t.stamp.is_some()),
+    ] {
+        if on {
+            writeln!(out, "  {name}: configured")?;
+        }
     }
     writeln!(out, "  EAL: {}", cfg.eal_args(&[]).join(" "))
 }

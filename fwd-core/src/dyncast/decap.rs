@@ -33,7 +33,14 @@ pub fn classify(
     frame: &[u8],
     meta: &PacketMeta,
 ) -> Result<Option<Received>, DropReason> {
-    if t.local_rlocs().is_empty() || !meta.is_udp() || meta.dst_port != DATA_PORT {
+    if t.local_rlocs().is_empty() {
+        return Ok(None);
+    }
+    // A later fragment has no UDP header to show the port: any UDP fragment to one of our
+    // RLOCs may be LISP, and there is no reassembly, so it is dropped below.
+    let later_udp_fragment = meta.has(crate::packet::flags::LATER_FRAGMENT)
+        && meta.l4_proto == crate::wire::IpProtocol::UDP.0;
+    if !later_udp_fragment && (!meta.is_udp() || meta.dst_port != DATA_PORT) {
         return Ok(None);
     }
     let Some(dst) = destination(frame, meta) else {
