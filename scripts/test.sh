@@ -21,5 +21,12 @@ cargo check --manifest-path fwd-core/fuzz/Cargo.toml
 
 step "tests (unit + integration with EAL, net_pcap, net_tap, scapy, tshark)"
 # Each integration test is its own srgate process (EAL once per process); two at a time on
-# a 2-core machine.
-cargo test --workspace -- --test-threads=2
+# a 2-core machine. (No doc tests: the crate docs hold TOML examples, not Rust.)
+log=$(mktemp)
+cargo test --workspace --lib --bins --tests -- --test-threads=2 2>&1 | tee "$log"
+passed=$(awk '/^test result:/ {for (i=1;i<=NF;i++) if ($i ~ /^passed;?$/) s+=$(i-1)} END {print s+0}' "$log")
+failed=$(awk '/^test result:/ {for (i=1;i<=NF;i++) if ($i ~ /^failed;?$/) s+=$(i-1)} END {print s+0}' "$log")
+rm -f "$log"
+echo
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
