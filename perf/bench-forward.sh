@@ -119,5 +119,5 @@ line=$(printf '| %s | %s, 1 core | %.2f | %.2f | **%.3f** | %s, DPDK %s, %s s x 
   "$date" "$DESC" "$(calc "$tp/1000000")" "$(calc "$sg/1000000")" "$ratio" "$cpu" "$dpdk" "$SECS" "$ROUNDS")
 echo "$line"
 if [ "${BENCH_NO_RECORD:-0}" != 1 ]; then
-  echo "$line" >> perf/RESULTS.md
+  perf/record.sh "## Forwarding loop vs dpdk-testpmd macswap" "$line"
 fi

@@ -75,5 +75,5 @@ bulk-allocates and writes a fixed header.
 |---|---|---|---|---|---|
 MD
   fi
-  echo "$line" >> perf/RESULTS.md
+  perf/record.sh "## pktgen transmit vs dpdk-testpmd txonly" "$line"
 fi

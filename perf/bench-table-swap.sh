@@ -37,5 +37,5 @@ table builder and everything else), then with them.
 |---|---|---|---|---|---|---|---|
 MD
   fi
-  echo "$line" >> perf/RESULTS.md
+  perf/record.sh "## Table replacement under load" "$line"
 fi

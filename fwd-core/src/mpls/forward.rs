@@ -669,6 +669,67 @@ mod tests {
     }
 
     #[test]
+    fn compact_ecmp_and_php_choose_by_flow_hash() {
+        // A swap block towards an ECMP set (same label, three adjacencies) and an ECMP PHP:
+        // both compact in the LFIB, same choice as `flow_hash % n` over the paths.
+        let swap3 = (1..=3)
+            .map(|p| NextHop::swap(adj(p), 5000).unwrap())
+            .collect();
+        let pop2 = vec![NextHop::pop(adj(7)), NextHop::pop(adj(8))];
+        let t = tables(
+            &[
+                (4000, LfibAction::ecmp(swap3).unwrap()),
+                (4001, LfibAction::ecmp(pop2).unwrap()),
+            ],
+            vec![],
+        );
+        let (f, l3) = frame(true, &[(4000, 3, 64)], &ipv4());
+        for (hash, port) in [(0, 1), (1, 2), (2, 3), (3, 1), (u32::MAX, 1)] {
+            let (r, pkt) = run(&t, &f, l3, hash);
+            assert_eq!(r, Ok(MplsOutcome::Forward(adj(port))), "hash {hash}");
+            assert_eq!(stack_of(pkt.data(), l3), vec![(5000, 3, true, 63)]);
+        }
+        let (f, l3) = frame(false, &[(4001, 0, 64), (30, 0, 64)], &ipv4());
+        for (hash, port) in [(0, 7), (1, 8)] {
+            let (r, pkt) = run(&t, &f, l3, hash);
+            assert_eq!(r, Ok(MplsOutcome::Forward(adj(port))));
+            assert_eq!(stack_of(pkt.data(), l3), vec![(30, 0, true, 63)]);
+        }
+    }
+
+    #[test]
+    fn flow_hash_only_computed_for_a_choice() {
+        let t = tables(
+            &[
+                (100, LfibAction::swap(adj(1), 200).unwrap()),
+                (101, LfibAction::push(adj(1), &[300, 301]).unwrap()),
+                (
+                    102,
+                    LfibAction::ecmp(vec![
+                        NextHop::swap(adj(1), 200).unwrap(),
+                        NextHop::swap(adj(2), 200).unwrap(),
+                    ])
+                    .unwrap(),
+                ),
+            ],
+            vec![],
+        );
+        for (label, hashed) in [(100, 0), (101, 0), (102, 1)] {
+            let calls = std::cell::Cell::new(0);
+            let (f, l3) = frame(false, &[(label, 0, 64)], &ipv4());
+            let mut pkt = VecBuf::new(&f);
+            let hash = |frame: &[u8]| {
+                assert_eq!(frame, &f[..], "the hash sees the frame as received");
+                calls.set(calls.get() + 1);
+                1
+            };
+            let r = forward_hashing(&t, &mut pkt, l3, hash);
+            assert!(r.is_ok(), "label {label}");
+            assert_eq!(calls.get(), hashed, "label {label}");
+        }
+    }
+
+    #[test]
     fn pop_and_lookup_chain_and_local_delivery() {
         let t = tables(
             &[
@@ -943,6 +1004,16 @@ mod tests {
                 .unwrap(),
             };
             b.insert(l, a).unwrap();
+        }
+        // Compact entries: a swap, and a swap block's ECMP (same label, two adjacencies);
+        // 68 and 69 stay unknown.
+        b.insert(64, LfibAction::swap(adj(7), 16).unwrap()).unwrap();
+        for l in 65..68 {
+            let hops = vec![
+                NextHop::swap(adj(7), l + 100).unwrap(),
+                NextHop::swap(adj(8), l + 100).unwrap(),
+            ];
+            b.insert(l, LfibAction::ecmp(hops).unwrap()).unwrap();
         }
         MplsTables::new(b.freeze(), vec![v.freeze()]).unwrap()
     }

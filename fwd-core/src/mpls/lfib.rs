@@ -2,10 +2,20 @@
 //! label space.
 //!
 //! The control side edits an [`LfibBuilder`] (an ordered map, label -> [`LfibAction`]) and
-//! [`LfibBuilder::freeze`]s it into an [`Lfib`]: a flat `Box<[u32]>` of 2^20 slots (4 MiB)
-//! holding an index into an arena of entries (0 = no entry), the entries pointing into an
-//! arena of [`NextHop`]s. A lookup is two array reads; the frozen table is immutable and
-//! shared read-only by the workers.
+//! [`LfibBuilder::freeze`]s it into an [`Lfib`], immutable and shared read-only by the
+//! workers. The frozen table has a flat index over the label space in two forms (see
+//! `FlatTable`):
+//!
+//! - for the data path, one `u32` per label (4 MiB) that holds a single-label swap or a pop
+//!   outright: the outgoing label and an index into a small array of distinct adjacency
+//!   sets (a swap block of a million labels towards one ECMP set shares one). A swap or
+//!   PHP lookup is one read of a table too big for L2, then data that stays in L1; push,
+//!   ECMP over paths with different labels, pop-and-lookup and anycast entries hold an
+//!   index into an arena of entries pointing into an arena of [`NextHop`]s;
+//! - for [`Lfib::lookup`] and the control side, an index into that arena for every entry,
+//!   which the data path never reads.
+//!
+//! [`Lfib::prefetch`] starts the one cache miss of a lookup a few packets ahead.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -394,6 +404,7 @@ impl FlatTable {
     }
 
     /// Number of entries.
+    #[inline]
     pub(super) fn len(&self) -> usize {
         self.slots.len() - 1
     }
@@ -533,11 +544,13 @@ impl Lfib {
     }
 
     /// Number of entries.
+    #[inline]
     pub fn len(&self) -> usize {
         self.table.len()
     }
 
     /// True without entries.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -692,6 +705,144 @@ mod tests {
         assert!(format!("{lfib:?}").contains("entries: 5"));
     }
 
+    /// What the data path sees must be what [`Lfib::lookup`] says.
+    fn route_agrees(route: Option<Route<'_>>, entry: Option<LfibEntry<'_>>) -> bool {
+        match (route, entry) {
+            (None, None) => true,
+            (Some(Route::PopAndLookup), Some(LfibEntry::PopAndLookup)) => true,
+            (Some(Route::Anycast(a)), Some(LfibEntry::Anycast(b))) => a == b,
+            (Some(Route::Paths(a)), Some(LfibEntry::Forward(b))) => a == b,
+            (Some(Route::Uniform { label, adjacencies }), Some(LfibEntry::Forward(hops))) => {
+                adjacencies.len() == hops.len()
+                    && hops
+                        .iter()
+                        .zip(adjacencies)
+                        .all(|(h, a)| h.adjacency() == a && h.out_labels() == label.as_slice())
+            }
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn compact_routes_for_swap_and_pop() {
+        let mut b = Lfib::builder();
+        b.insert(100, LfibAction::swap(adj(1), 1100).unwrap())
+            .unwrap();
+        b.insert(101, LfibAction::swap(adj(1), MAX_LABEL).unwrap())
+            .unwrap();
+        b.insert(102, LfibAction::pop(adj(2))).unwrap();
+        // ECMP whose paths only differ by adjacency: still compact
+        let same_label = vec![
+            NextHop::swap(adj(1), 0).unwrap(),
+            NextHop::swap(adj(2), 0).unwrap(),
+        ];
+        b.insert(103, LfibAction::ecmp(same_label).unwrap())
+            .unwrap();
+        // different labels, or a push: the arena
+        let ecmp = vec![
+            NextHop::swap(adj(1), 1100).unwrap(),
+            NextHop::swap(adj(2), 2100).unwrap(),
+        ];
+        b.insert(104, LfibAction::ecmp(ecmp.clone()).unwrap())
+            .unwrap();
+        b.insert(105, LfibAction::push(adj(1), &[20, 21]).unwrap())
+            .unwrap();
+        b.insert(106, LfibAction::PopAndLookup).unwrap();
+        b.insert(107, LfibAction::Anycast(VlfibId(3))).unwrap();
+        let lfib = b.freeze();
+        let a1 = [adj(1)];
+        assert_eq!(
+            lfib.route(100),
+            Some(Route::Uniform {
+                label: Some(1100),
+                adjacencies: &a1
+            })
+        );
+        assert_eq!(
+            lfib.route(101),
+            Some(Route::Uniform {
+                label: Some(MAX_LABEL),
+                adjacencies: &a1
+            })
+        );
+        assert_eq!(
+            lfib.route(102),
+            Some(Route::Uniform {
+                label: None,
+                adjacencies: &[adj(2)]
+            })
+        );
+        assert_eq!(
+            lfib.route(103),
+            Some(Route::Uniform {
+                label: Some(0),
+                adjacencies: &[adj(1), adj(2)]
+            })
+        );
+        assert_eq!(lfib.route(104), Some(Route::Paths(&ecmp)));
+        assert!(matches!(lfib.route(105), Some(Route::Paths([_]))));
+        assert_eq!(lfib.route(106), Some(Route::PopAndLookup));
+        assert_eq!(lfib.route(107), Some(Route::Anycast(VlfibId(3))));
+        for missing in [0, 16, 99, 108, MAX_LABEL, MAX_LABEL + 1, u32::MAX] {
+            assert_eq!(lfib.route(missing), None, "label {missing}");
+            lfib.prefetch(missing);
+        }
+        // three distinct adjacency sets: [1], [2], [1, 2]
+        assert_eq!(lfib.table.sets.len(), 3);
+        for label in 100..=107 {
+            assert!(route_agrees(lfib.route(label), lfib.lookup(label)));
+        }
+    }
+
+    #[test]
+    fn a_swap_block_shares_one_adjacency_set() {
+        let mut b = Lfib::builder();
+        for k in 0..10_000 {
+            let hops = vec![
+                NextHop::swap(adj(1), 50_000 + k).unwrap(),
+                NextHop::swap(adj(2), 50_000 + k).unwrap(),
+            ];
+            b.insert(16 + k, LfibAction::Forward(hops)).unwrap();
+        }
+        let lfib = b.freeze();
+        assert_eq!(lfib.table.sets.len(), 1);
+        assert_eq!(lfib.table.adjacencies.len(), 2);
+        assert_eq!(
+            lfib.route(16 + 9_999),
+            Some(Route::Uniform {
+                label: Some(59_999),
+                adjacencies: &[adj(1), adj(2)]
+            })
+        );
+    }
+
+    #[test]
+    fn beyond_the_set_limit_entries_take_the_arena() {
+        // Each label its own adjacency set (distinct MACs): the first fast::MAX_SETS are
+        // compact, the others are read through the arena, and all read back the same.
+        let n = fast::MAX_SETS as u32 + 10;
+        let hop = |k: u32| {
+            let a = Adjacency {
+                port: (k % 7) as u16,
+                dst_mac: [2, 0, 0, 0, (k >> 8) as u8, k as u8],
+                src_mac: [2, 0, 0, 0, 1, 1],
+            };
+            NextHop::swap(a, 1000 + k).unwrap()
+        };
+        let mut b = Lfib::builder();
+        for k in 0..n {
+            b.insert(16 + k, LfibAction::Forward(vec![hop(k)])).unwrap();
+        }
+        let lfib = b.freeze();
+        assert_eq!(lfib.table.sets.len(), fast::MAX_SETS);
+        assert!(matches!(lfib.route(16), Some(Route::Uniform { .. })));
+        assert!(matches!(lfib.route(16 + n - 1), Some(Route::Paths(_))));
+        for k in 0..n {
+            assert!(route_agrees(lfib.route(16 + k), lfib.lookup(16 + k)), "{k}");
+        }
+        assert_eq!(lfib.to_builder(), b);
+    }
+
     #[test]
     fn empty_lfib() {
         let lfib = Lfib::default();
@@ -703,8 +854,24 @@ mod tests {
     fn arb_action() -> impl Strategy<Value = LfibAction> {
         let hop = (0u16..4, proptest::collection::vec(16u32..=MAX_LABEL, 0..=3))
             .prop_map(|(port, labels)| NextHop::push(adj(port), &labels).unwrap());
+        // Paths that differ only by adjacency (swap blocks, PHP): the compact form.
+        let uniform = (
+            proptest::collection::vec(0u16..4, 1..4),
+            proptest::option::of(0u32..=MAX_LABEL),
+        )
+            .prop_map(|(ports, label)| {
+                let label = label.filter(|&l| l != reserved::IMPLICIT_NULL);
+                let labels: Vec<u32> = label.into_iter().collect();
+                LfibAction::Forward(
+                    ports
+                        .into_iter()
+                        .map(|p| NextHop::push(adj(p), &labels).unwrap())
+                        .collect(),
+                )
+            });
         prop_oneof![
             proptest::collection::vec(hop, 1..4).prop_map(LfibAction::Forward),
+            uniform,
             Just(LfibAction::PopAndLookup),
             (0u16..3).prop_map(|id| LfibAction::Anycast(VlfibId(id))),
         ]
@@ -761,6 +928,7 @@ mod tests {
             for label in inserted.chain(probes.iter().copied()) {
                 let got = lfib.lookup(label).map(|e| e.to_action());
                 prop_assert_eq!(got.as_ref(), reference.get(&label), "label {}", label);
+                prop_assert!(route_agrees(lfib.route(label), lfib.lookup(label)), "label {}", label);
             }
         }
     }

@@ -5,8 +5,12 @@
 //! Two forms of one table, as in VPP's MPLS FIB: the control side edits an ordered map
 //! ([`LfibBuilder`], [`VlfibBuilder`]) and freezes it into an immutable flat table
 //! ([`Lfib`], [`Vlfib`]) indexed directly by the label: one `u32` per label of the 20-bit
-//! space (4 MiB), pointing into an arena of entries and next hops. A lookup is one array
-//! read and one arena read; nothing on the per-packet path allocates, locks or panics.
+//! space (4 MiB). A single-label swap or a pop (PHP), with or without ECMP over paths that
+//! differ only by adjacency, is encoded in that `u32` (outgoing label + one of a few
+//! shared adjacency sets): one cache miss per lookup, which the worker prefetches a few
+//! packets ahead ([`Lfib::prefetch`]). Push, ECMP over different labels, pop-and-lookup
+//! and anycast entries point into an arena of entries and next hops. Nothing on the
+//! per-packet path allocates, locks or panics.
 //!
 //! - [`lfib`]: the default LFIB and its actions (swap, pop, push, ECMP, pop-and-lookup,
 //!   own anycast segment);
