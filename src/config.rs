@@ -8,8 +8,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+pub use dpdk_sys::device::parse_device;
 use fwd_core::adjacency::Adjacency;
 use fwd_core::pipeline::Pipeline;
+pub use fwd_core::wire::ethernet::parse_mac;
 use serde::Deserialize;
 
 /// A configuration error: file, field, expectation.
@@ -208,91 +210,6 @@ pub struct TablesConfig {
     pub service: Option<fwd_core::service::ServiceConfig>,
     /// `[tables.dyncast]`: dynamic-anycast map cache, RLOCs (seed 002).
     pub dyncast: Option<fwd_core::dyncast::DyncastConfig>,
-}
-
-/// How a port's device is given to EAL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Device {
-    /// `--vdev=<spec>`; `name` is the part before the first comma.
-    Virtual {
-        /// Device name (`net_pcap0`).
-        name: String,
-        /// Whole spec.
-        spec: String,
-    },
-    /// `-a <address>`.
-    Pci {
-        /// Full PCI address `DDDD:BB:DD.F`.
-        address: String,
-    },
-}
-
-impl Device {
-    /// The ethdev name EAL gives the port.
-    pub fn name(&self) -> &str {
-        match self {
-            Device::Virtual { name, .. } => name,
-            Device::Pci { address } => address,
-        }
-    }
-
-    /// EAL arguments that create or allow the device.
-    pub fn eal_args(&self) -> [String; 2] {
-        match self {
-            Device::Virtual { spec, .. } => ["--vdev".into(), spec.clone()],
-            Device::Pci { address } => ["-a".into(), address.clone()],
-        }
-    }
-}
-
-/// Parses a MAC address `aa:bb:cc:dd:ee:ff` (or with `-`).
-pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let mut out = [0u8; 6];
-    let mut parts = s.split([':', '-']);
-    for b in out.iter_mut() {
-        let p = parts.next()?;
-        if p.len() != 2 {
-            return None;
-        }
-        *b = u8::from_str_radix(p, 16).ok()?;
-    }
-    parts.next().is_none().then_some(out)
-}
-
-fn is_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.chars().all(|c| c.is_ascii_hexdigit())
-}
-
-/// Parses a device string: a PCI address (`0000:3b:00.0` or `3b:00.0`) or a vdev spec
-/// whose name starts with `net_`.
-pub fn parse_device(s: &str) -> Option<Device> {
-    let name = s.split(',').next().unwrap_or("");
-    if name.starts_with("net_")
-        && name.len() > 4
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Some(Device::Virtual {
-            name: name.to_string(),
-            spec: s.to_string(),
-        });
-    }
-    let parts: Vec<&str> = s.split(':').collect();
-    let (dom, rest) = match parts.as_slice() {
-        [d, b, df] if is_hex(d, 4) => (d.to_string(), [*b, *df]),
-        [b, df] => ("0000".to_string(), [*b, *df]),
-        _ => return None,
-    };
-    let (dev, func) = rest[1].split_once('.')?;
-    if is_hex(rest[0], 2)
-        && is_hex(dev, 2)
-        && func.len() == 1
-        && func.chars().all(|c| ('0'..='7').contains(&c))
-    {
-        return Some(Device::Pci {
-            address: format!("{dom}:{}:{dev}.{func}", rest[0]).to_lowercase(),
-        });
-    }
-    None
 }
 
 impl Config {
@@ -659,6 +576,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dpdk_sys::device::Device;
 
     const GOOD: &str = r#"
 [eal]

@@ -10,12 +10,14 @@
 //! - [`mbuf`]: an owned mbuf (freed on drop) and fixed-capacity bursts of them;
 //! - [`port`]: ethdev configuration (queues, RSS), start/stop, stats, link, queue handles;
 //! - [`fib`]: DPDK's longest-prefix-match FIBs (`rte_fib` DIR24_8, `rte_fib6` TRIE);
+//! - [`device`]: port devices as EAL arguments (vdev spec or PCI address);
 //! - [`cycles`]: the TSC;
 //! - [`prefetch`]: cache prefetch hints (safe on any reference).
 //!
 //! Negative errno returns become [`Error`] values naming the operation.
 
 pub mod cycles;
+pub mod device;
 pub mod eal;
 pub mod error;
 pub mod fib;

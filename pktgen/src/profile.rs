@@ -10,6 +10,8 @@
 //! p.toml: field `traffic.mpls.labels[1]`: expected a label 16..=1048575, got 2000000
 //! ```
 
+pub use dpdk_sys::device::{parse_device, Device};
+pub use fwd_core::wire::ethernet::parse_mac;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -458,91 +460,6 @@ impl Spec {
         };
         (tx, rx)
     }
-}
-
-/// Parses a MAC address `aa:bb:cc:dd:ee:ff` (or with `-`).
-pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let mut out = [0u8; 6];
-    let mut parts = s.split([':', '-']);
-    for b in out.iter_mut() {
-        let p = parts.next()?;
-        if p.len() != 2 {
-            return None;
-        }
-        *b = u8::from_str_radix(p, 16).ok()?;
-    }
-    parts.next().is_none().then_some(out)
-}
-
-/// How a port's device is given to EAL: a vdev spec (`--vdev`) or a PCI address (`-a`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Device {
-    /// `--vdev=<spec>`; `name` is the part before the first comma.
-    Virtual {
-        /// Device name (`net_memif0`).
-        name: String,
-        /// Whole spec.
-        spec: String,
-    },
-    /// `-a <address>`.
-    Pci {
-        /// Full PCI address `DDDD:BB:DD.F`.
-        address: String,
-    },
-}
-
-impl Device {
-    /// The ethdev name EAL gives the port.
-    pub fn name(&self) -> &str {
-        match self {
-            Device::Virtual { name, .. } => name,
-            Device::Pci { address } => address,
-        }
-    }
-
-    /// EAL arguments that create or allow the device.
-    pub fn eal_args(&self) -> [String; 2] {
-        match self {
-            Device::Virtual { spec, .. } => ["--vdev".into(), spec.clone()],
-            Device::Pci { address } => ["-a".into(), address.clone()],
-        }
-    }
-}
-
-fn is_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.chars().all(|c| c.is_ascii_hexdigit())
-}
-
-/// Parses a device string: a vdev spec whose name starts with `net_`, or a PCI address
-/// (`0000:3b:00.0` or `3b:00.0`).
-pub fn parse_device(s: &str) -> Option<Device> {
-    let name = s.split(',').next().unwrap_or("");
-    if name.starts_with("net_")
-        && name.len() > 4
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Some(Device::Virtual {
-            name: name.to_string(),
-            spec: s.to_string(),
-        });
-    }
-    let parts: Vec<&str> = s.split(':').collect();
-    let (dom, rest) = match parts.as_slice() {
-        [d, b, df] if is_hex(d, 4) => (d.to_string(), [*b, *df]),
-        [b, df] => ("0000".to_string(), [*b, *df]),
-        _ => return None,
-    };
-    let (dev, func) = rest[1].split_once('.')?;
-    if is_hex(rest[0], 2)
-        && is_hex(dev, 2)
-        && func.len() == 1
-        && func.chars().all(|c| ('0'..='7').contains(&c))
-    {
-        return Some(Device::Pci {
-            address: format!("{dom}:{}:{dev}.{func}", rest[0]).to_lowercase(),
-        });
-    }
-    None
 }
 
 fn parse_hex_bytes(s: &str) -> Option<Vec<u8>> {
