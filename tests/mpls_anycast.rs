@@ -235,18 +235,6 @@ fn all_drops(json: &Value) -> u64 {
         .sum()
 }
 
-/// `opackets` of the port named `name`.
-fn port_out(json: &Value, name: &str) -> u64 {
-    json["ports"]
-        .as_array()
-        .expect("ports")
-        .iter()
-        .find(|p| p["name"] == name)
-        .unwrap_or_else(|| panic!("port {name} in {json}"))["opackets"]
-        .as_u64()
-        .unwrap_or(u64::MAX)
-}
-
 /// The label stack figure 4's traffic must carry on the link `from -> to`; `None` for a
 /// link that must stay silent.
 fn expected_stack(from: &str, to: &str) -> Option<Stack> {

@@ -234,33 +234,6 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// The frames of a pcap file, raw (both classic pcap byte orders and resolutions).
-fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
-    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(b.len() >= 24, "{}: no pcap header", path.display());
-    let le = match &b[..4] {
-        [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
-        [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
-        m => panic!("{}: not a pcap file ({m:02x?})", path.display()),
-    };
-    let u32_at = |at: usize| {
-        let w: [u8; 4] = b[at..at + 4].try_into().expect("4 bytes");
-        if le {
-            u32::from_le_bytes(w)
-        } else {
-            u32::from_be_bytes(w)
-        }
-    };
-    let mut out = Vec::new();
-    let mut at = 24;
-    while at + 16 <= b.len() {
-        let caplen = u32_at(at + 8) as usize;
-        out.push(b[at + 16..at + 16 + caplen].to_vec());
-        at += 16 + caplen;
-    }
-    out
-}
-
 /// An IP packet inside a frame: where it starts, its length (Ethernet padding excluded),
 /// its destination and the sequence number of the test payload it carries.
 #[derive(Debug, Clone)]
@@ -449,35 +422,11 @@ fn all_drops(json: &Value) -> u64 {
         .sum()
 }
 
-/// The non-zero drop counters.
-fn nonzero_drops(json: &Value) -> BTreeMap<String, u64> {
-    json["total"]["drops"]
-        .as_object()
-        .expect("drops")
-        .iter()
-        .filter_map(|(k, v)| {
-            let n = v.as_u64().unwrap_or(0);
-            (n > 0).then(|| (k.clone(), n))
-        })
-        .collect()
-}
-
 /// `total.srou.<key>`.
 fn srou_count(json: &Value, key: &str) -> u64 {
     json["total"]["srou"][key]
         .as_u64()
         .unwrap_or_else(|| panic!("total.srou.{key} in {json}"))
-}
-
-/// `opackets` of the port named `name`.
-fn port_out(json: &Value, name: &str) -> u64 {
-    json["ports"]
-        .as_array()
-        .expect("ports")
-        .iter()
-        .find(|p| p["name"] == name)
-        .and_then(|p| p["opackets"].as_u64())
-        .unwrap_or_else(|| panic!("port {name} in {json}"))
 }
 
 /// A config edit applied to every shipped config before it runs (the identity, but for a

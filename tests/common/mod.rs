@@ -2,6 +2,7 @@
 //! with virtual devices, tshark reads outputs.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -135,4 +136,57 @@ pub fn seq_of_payload(hex: &str) -> Option<u32> {
         return None;
     }
     Some(u32::from_be_bytes([b[3], b[4], b[5], b[6]]))
+}
+
+/// The frames of a pcap file, raw (classic pcap, either byte order); none if absent.
+pub fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
+    let Ok(b) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    assert!(b.len() >= 24, "{}: no pcap header", path.display());
+    let le = match &b[..4] {
+        [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
+        [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
+        m => panic!("{}: not a pcap file ({m:02x?})", path.display()),
+    };
+    let u32_at = |at: usize| {
+        let w: [u8; 4] = b[at..at + 4].try_into().expect("4 bytes");
+        if le {
+            u32::from_le_bytes(w)
+        } else {
+            u32::from_be_bytes(w)
+        }
+    };
+    let mut out = Vec::new();
+    let mut at = 24;
+    while at + 16 <= b.len() {
+        let caplen = u32_at(at + 8) as usize;
+        out.push(b[at + 16..at + 16 + caplen].to_vec());
+        at += 16 + caplen;
+    }
+    out
+}
+
+/// The non-zero drop counters.
+pub fn nonzero_drops(json: &Value) -> BTreeMap<String, u64> {
+    json["total"]["drops"]
+        .as_object()
+        .expect("drops")
+        .iter()
+        .filter_map(|(k, v)| {
+            let n = v.as_u64().unwrap_or(0);
+            (n > 0).then(|| (k.clone(), n))
+        })
+        .collect()
+}
+
+/// `opackets` of the port named `name`.
+pub fn port_out(json: &Value, name: &str) -> u64 {
+    json["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["opackets"].as_u64())
+        .unwrap_or_else(|| panic!("port {name} in {json}"))
 }
