@@ -5,7 +5,10 @@ set -euo pipefail
 
 # pkg-config + libdpdk-dev: dpdk-sys finds DPDK 22.11; dpdk: dpdk-testpmd, the perf baseline;
 # clang + libclang-dev: bindgen; libpcap-dev: the net_pcap PMD; tshark reads test outputs;
-# python3-scapy builds test inputs (Debian's /usr/bin/python3); iproute2 for the tap test.
+# python3-scapy builds test inputs (Debian's /usr/bin/python3); iproute2 for the tap test;
+# protobuf-compiler: etcd-client's build script runs prost-build (protoc); etcd-server and
+# etcd-client: the control-plane tests start their own etcd on loopback ports and read it
+# back with etcdctl; python3-networkx is the path-computation tests' oracle.
 PKGS=(
   pkg-config
   libdpdk-dev
@@ -15,6 +18,9 @@ PKGS=(
   tshark
   python3-scapy
   iproute2
+  protobuf-compiler
+  etcd-server etcd-client
+  python3-networkx
 )
 
 missing=()

@@ -5,7 +5,11 @@
 //! `/lock/systemlabel`, locators, link state, routes, policies, tokens, keys), runs path
 //! computation (SPF with ECMP for MPLS prefix and anycast SIDs, SLA-constrained A* for SRoU
 //! segment lists, CATS metric aggregation), compiles the result into the data plane's
-//! tables and publishes them RCU-style. See issue 4; the crate is empty until then: the data
-//! plane runs from `config/*.toml` alone.
+//! tables and publishes them RCU-style.
+//!
+//! - [`etcd`]: the connection, the key schema, node registration, label allocation and
+//!   watches that resume or resync.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod etcd;
