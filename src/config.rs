@@ -72,6 +72,8 @@ pub struct Config {
     /// Lookup tables (MPLS, SRoU, service FIBs, ...): filled by later issues.
     #[serde(default)]
     pub tables: TablesConfig,
+    /// `[control]`: join the etcd control plane (see [`crate::control`]).
+    pub control: Option<crate::control::ControlSection>,
 }
 
 /// `[eal]`.
@@ -423,6 +425,9 @@ impl Config {
         let ids: Vec<u16> = (0..self.ports.len() as u16).collect();
         let macs = vec![[0u8; 6]; self.ports.len()];
         self.build_pipeline(&ids, &macs, file)?;
+        if let Some(c) = &self.control {
+            c.controller_config(self, file)?;
+        }
         Ok(())
     }
 

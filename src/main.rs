@@ -8,6 +8,7 @@
 #![deny(unsafe_code)]
 
 mod config;
+mod control;
 mod demo;
 mod run;
 

@@ -78,6 +78,8 @@ pub struct RunReport {
     pub workers: Vec<WorkerReport>,
     /// Per port.
     pub ports: Vec<PortReport>,
+    /// The control thread, when `[control]` is configured.
+    pub control: Option<crate::control::ControlReport>,
 }
 
 struct Task {
@@ -156,7 +158,7 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
     let ids: Vec<u16> = ports.iter().map(Port::id).collect();
     let macs: Vec<[u8; 6]> = ports.iter().map(Port::mac).collect();
     let pipeline = cfg.build_pipeline(&ids, &macs, config_file)?;
-    let tables = Publisher::new(pipeline);
+    let mut tables = Publisher::new(pipeline);
     let counters: Vec<WorkerCounters> = tasks.iter().map(|_| WorkerCounters::default()).collect();
     let idle = IdlePolicy {
         empty_polls: cfg.dataplane.idle_empty_polls,
@@ -192,6 +194,42 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
         lcores = used,
         "data plane running (SIGINT or SIGTERM stops it)"
     );
+    // The control thread owns the publisher from here on: the workers hold readers.
+    let controller = match &cfg.control {
+        Some(section) => {
+            let ccfg = section.controller_config(cfg, config_file)?;
+            let (base, file) = (cfg.clone(), config_file.to_path_buf());
+            let (ids, macs) = (ids.clone(), macs.clone());
+            let worker_cores = cfg.dataplane.cores.clone();
+            let publish = move |c: ctrl_plane::controller::Compiled| -> Result<(), String> {
+                let mut next = base.clone();
+                if let Some(m) = c.mpls {
+                    next.tables.mpls =
+                        Some(crate::control::merge_mpls(base.tables.mpls.as_ref(), m));
+                }
+                let pipeline = next
+                    .build_pipeline(&ids, &macs, &file)
+                    .map_err(|e| e.to_string())?;
+                let generation = tables.publish(pipeline);
+                tables.reclaim();
+                tracing::info!(
+                    generation,
+                    revision = c.revision,
+                    "control plane published new tables"
+                );
+                Ok(())
+            };
+            Some(
+                ctrl_plane::controller::Controller::spawn(
+                    ccfg,
+                    move || pin_off(&worker_cores),
+                    publish,
+                )
+                .context("starting the control thread")?,
+            )
+        }
+        None => None,
+    };
     let started = Instant::now();
     let interval = Duration::from_millis(cfg.dataplane.stats_interval_ms);
     let (_, codes) = lcore::scope(|s| -> Result<()> {
@@ -213,6 +251,11 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
         Ok(())
     });
     let seconds = started.elapsed().as_secs_f64();
+    let control = controller.map(|c| {
+        let status = c.status();
+        c.stop();
+        crate::control::ControlReport::from_status(&status)
+    });
     for (lc, rc) in codes {
         if rc != 0 {
             tracing::warn!(lcore = lc, rc, "worker lcore returned an error");
@@ -254,6 +297,7 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
         total,
         workers,
         ports: port_reports,
+        control,
     };
     if let Some(path) = &opts.stats_json {
         let json = serde_json::to_string_pretty(&report)?;
@@ -371,6 +415,13 @@ pub fn print_report(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> 
             t.rx_packets as f64 / r.seconds / 1e6,
             t.tx_packets as f64 / r.seconds / 1e6,
             t.max_loop_cycles
+        )?;
+    }
+    if let Some(c) = &r.control {
+        writeln!(
+            out,
+            "control plane: label {} | registrations {} | publications {} (refused {}) | revision {} | rejected values {} | snapshots {}",
+            c.label, c.registrations, c.publications, c.refused, c.revision, c.rejected, c.snapshots
         )?;
     }
     writeln!(out, "forwarded by handler:")?;

@@ -8,8 +8,13 @@
 //! tables and publishes them RCU-style.
 //!
 //! - [`etcd`]: the connection, the key schema, node registration, label allocation and
-//!   watches that resume or resync.
+//!   watches that resume or resync;
+//! - [`path`]: SPF with ECMP and the SLA-constrained A*;
+//! - [`compile`]: the view of etcd turned into the data plane's table configurations.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod compile;
+pub mod controller;
 pub mod etcd;
+pub mod path;

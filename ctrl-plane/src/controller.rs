@@ -1,0 +1,505 @@
+//! The control thread: registration, the etcd view, compilation and publication, on a
+//! tokio runtime of its own, off the worker cores.
+//!
+//! Three tasks share the runtime:
+//! - registration ([`crate::etcd::registration::maintain`]): the node's lease, label and
+//!   static keys (SRGB, SIDs, CATS PE...), registered again whenever the lease is lost;
+//! - the syncer ([`crate::etcd::watch::Syncer`]): the live view; after every batch of
+//!   changes it compiles the node's tables ([`crate::compile`]) and hands them to the
+//!   data plane's `publish` callback (which builds a snapshot and swaps it in RCU-style);
+//! - the reporter: this node's dynamic keys under its lease: link state towards each
+//!   configured neighbour once the neighbour's locator is known (`/stats/linkstate`), and
+//!   CPU and memory (`/stats/node`).
+//!
+//! While etcd is unreachable nothing is published, so the workers keep forwarding on the
+//! last tables; every task reconnects with back-off.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use etcd_client::{Client, PutOptions};
+use fwd_core::mpls::MplsConfig;
+use tokio::sync::watch;
+
+use crate::compile::{self, mpls::MplsCompileOptions};
+use crate::etcd::client::{connect, Backoff, EtcdError, EtcdOptions};
+use crate::etcd::registration::{self, NodeIdentity, Registered};
+use crate::etcd::schema::{Key, LinkStats, Locator, Value};
+use crate::etcd::watch::{SyncOptions, SyncReason, Syncer};
+use crate::etcd::View;
+
+/// A fabric link this node reports: towards `neighbor` (also the data plane's adjacency
+/// name), with the figures published until a measurement replaces them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkConfig {
+    /// The neighbour's system name.
+    pub neighbor: String,
+    /// IGP metric.
+    pub metric: u32,
+    /// Delay, microseconds.
+    pub delay_us: u32,
+}
+
+/// Everything the control thread needs.
+#[derive(Debug, Clone)]
+pub struct ControllerConfig {
+    /// How to reach etcd.
+    pub etcd: EtcdOptions,
+    /// Who this node is.
+    pub node: NodeIdentity,
+    /// Registration lease TTL.
+    pub lease_ttl: Duration,
+    /// Keys written under the lease at each registration (`/srgb`, `/sid`, ...).
+    pub static_keys: Vec<(String, String)>,
+    /// Links reported under `/stats/linkstate`.
+    pub links: Vec<LinkConfig>,
+    /// How often `/stats/node` is refreshed.
+    pub stats_interval: Duration,
+    /// Watch batching.
+    pub sync: SyncOptions,
+}
+
+/// The tables compiled from one state of the view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compiled {
+    /// The etcd revision they reflect.
+    pub revision: i64,
+    /// `[tables.mpls]`, when this node has an SRGB in etcd.
+    pub mpls: Option<MplsConfig>,
+    /// What was left out, and why.
+    pub warnings: Vec<String>,
+}
+
+/// Counters of the control thread, readable from any thread.
+#[derive(Debug, Default)]
+pub struct ControlStatus {
+    /// The system label (-1 before the first registration).
+    pub label: AtomicI64,
+    /// Registrations so far.
+    pub registrations: AtomicU64,
+    /// The revision of the last publication.
+    pub revision: AtomicI64,
+    /// Tables handed to the data plane.
+    pub publications: AtomicU64,
+    /// Compilations the data plane refused (its previous tables stay).
+    pub refused: AtomicU64,
+    /// etcd values rejected by the schema.
+    pub rejected: AtomicU64,
+    /// Full snapshots loaded (the first, and one per compaction resync).
+    pub snapshots: AtomicU64,
+}
+
+/// Compiles the node's tables from the view.
+pub fn compile_view(view: &View, node: &str) -> Compiled {
+    let mut warnings = Vec::new();
+    let topo = compile::mpls_topology(view);
+    let mpls = if topo
+        .nodes
+        .iter()
+        .any(|n| n.name == node && n.srgb.is_some())
+    {
+        match compile::mpls::compile_mpls(&topo, node, &MplsCompileOptions::default()) {
+            Ok(out) => {
+                warnings.extend(out.warnings.iter().map(|w| w.to_string()));
+                Some(out.config)
+            }
+            Err(e) => {
+                warnings.push(e.to_string());
+                None
+            }
+        }
+    } else {
+        None
+    };
+    Compiled {
+        revision: view.revision(),
+        mpls,
+        warnings,
+    }
+}
+
+/// The link-state keys this node should hold: one per configured link whose neighbour's
+/// locator is known, from this node's first locator to the neighbour's first.
+pub fn link_keys(view: &View, node: &NodeIdentity, links: &[LinkConfig]) -> Vec<(String, String)> {
+    let Some(mine) = node.locators.first() else {
+        return Vec::new();
+    };
+    let mut theirs: BTreeMap<&str, &Locator> = BTreeMap::new();
+    for (k, v) in view.iter() {
+        if let (Key::Service { name, .. }, Value::Locators(l)) = (k, v) {
+            if let Some(first) = l.first() {
+                theirs.insert(name.as_str(), first);
+            }
+        }
+    }
+    links
+        .iter()
+        .filter_map(|l| {
+            let dst = theirs.get(l.neighbor.as_str())?;
+            let key = Key::LinkState {
+                src: mine.clone(),
+                dst: (*dst).clone(),
+            };
+            let stats = LinkStats {
+                jitter_us: 0,
+                delay_us: l.delay_us,
+                loss_ppm: 0,
+                load_pct: 0,
+                metric: l.metric.max(1),
+            };
+            Some((key.path(), stats.to_string()))
+        })
+        .collect()
+}
+
+/// The running control thread.
+pub struct Controller {
+    thread: Option<std::thread::JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+    status: Arc<ControlStatus>,
+}
+
+impl Controller {
+    /// Starts the control thread. `publish` receives every compilation (on the control
+    /// thread) and returns an error when the data plane refuses it. `on_start` runs first
+    /// on the new thread (srgate pins it off the worker cores there).
+    pub fn spawn<P, S>(cfg: ControllerConfig, on_start: S, publish: P) -> std::io::Result<Self>
+    where
+        P: FnMut(Compiled) -> Result<(), String> + Send + 'static,
+        S: FnOnce() + Send + 'static,
+    {
+        let (stop, stop_rx) = watch::channel(false);
+        let status = Arc::new(ControlStatus {
+            label: AtomicI64::new(-1),
+            ..ControlStatus::default()
+        });
+        let st = Arc::clone(&status);
+        let thread = std::thread::Builder::new()
+            .name("srgate-control".into())
+            .spawn(move || {
+                on_start();
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("srgate-control-rt")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::error!(error = %e, "control plane runtime did not start");
+                        return;
+                    }
+                };
+                rt.block_on(run(cfg, st, stop_rx, publish));
+            })?;
+        Ok(Controller {
+            thread: Some(thread),
+            stop,
+            status,
+        })
+    }
+
+    /// The control thread's counters.
+    pub fn status(&self) -> Arc<ControlStatus> {
+        Arc::clone(&self.status)
+    }
+
+    /// Stops the thread: the lease is revoked (the node's keys go at once) when etcd is
+    /// reachable within a second.
+    pub fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn run<P>(
+    cfg: ControllerConfig,
+    status: Arc<ControlStatus>,
+    mut stop: watch::Receiver<bool>,
+    mut publish: P,
+) where
+    P: FnMut(Compiled) -> Result<(), String> + Send + 'static,
+{
+    let etcd = cfg.etcd.clone();
+    let connector = move || {
+        let o = etcd.clone();
+        async move { connect(&o).await }
+    };
+    let (lease_tx, lease_rx) = watch::channel::<Option<Registered>>(None);
+    let (links_tx, links_rx) = watch::channel::<Vec<(String, String)>>(Vec::new());
+
+    let st = Arc::clone(&status);
+    let keys = cfg.static_keys.clone();
+    let registration = tokio::spawn(registration::maintain(
+        connector.clone(),
+        cfg.node.clone(),
+        cfg.lease_ttl,
+        move || keys.clone(),
+        move |r| {
+            st.label.store(r.label as i64, Ordering::Relaxed);
+            st.registrations.fetch_add(1, Ordering::Relaxed);
+            let _ = lease_tx.send(Some(r));
+        },
+    ));
+
+    let reporter = tokio::spawn(report(
+        connector.clone(),
+        cfg.node.name.clone(),
+        lease_rx.clone(),
+        links_rx,
+        cfg.stats_interval,
+    ));
+
+    let st = Arc::clone(&status);
+    let node = cfg.node.clone();
+    let links = cfg.links.clone();
+    let sync_opts = cfg.sync.clone();
+    let c2 = connector.clone();
+    let syncer = tokio::spawn(async move {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(3));
+        let client = loop {
+            match c2().await {
+                Ok(c) => break c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "etcd unreachable; retrying");
+                    tokio::time::sleep(backoff.next_delay()).await;
+                }
+            }
+        };
+        let mut syncer = Syncer::new(sync_opts);
+        let mut last: Option<Compiled> = None;
+        syncer
+            .run(client, c2, move |view, why| {
+                st.rejected.store(view.rejected(), Ordering::Relaxed);
+                if matches!(why, SyncReason::Snapshot { .. }) {
+                    st.snapshots.fetch_add(1, Ordering::Relaxed);
+                }
+                let _ = links_tx.send(link_keys(view, &node, &links));
+                let t0 = Instant::now();
+                let compiled = compile_view(view, &node.name);
+                let same = last
+                    .as_ref()
+                    .is_some_and(|l| l.mpls == compiled.mpls && l.warnings == compiled.warnings);
+                if same {
+                    return true;
+                }
+                for w in &compiled.warnings {
+                    tracing::warn!(warning = %w, "compilation left something out");
+                }
+                let revision = compiled.revision;
+                match publish(compiled.clone()) {
+                    Ok(()) => {
+                        st.revision.store(revision, Ordering::Relaxed);
+                        st.publications.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(
+                            revision,
+                            micros = t0.elapsed().as_micros() as u64,
+                            "tables compiled and published"
+                        );
+                        last = Some(compiled);
+                    }
+                    Err(e) => {
+                        st.refused.fetch_add(1, Ordering::Relaxed);
+                        tracing::error!(revision, error = %e, "data plane refused the compiled tables; previous tables stay");
+                    }
+                }
+                true
+            })
+            .await;
+    });
+
+    let _ = stop.wait_for(|s| *s).await;
+    registration.abort();
+    reporter.abort();
+    syncer.abort();
+    // Leave at once rather than after the TTL.
+    let reg = *lease_rx.borrow();
+    if let Some(reg) = reg {
+        let o = cfg.etcd.clone();
+        let revoke = async move {
+            let mut c = connect(&o).await?;
+            c.lease_revoke(reg.lease).await?;
+            Ok::<(), EtcdError>(())
+        };
+        match tokio::time::timeout(Duration::from_secs(1), revoke).await {
+            Ok(Ok(())) => tracing::info!("lease revoked: node deregistered"),
+            _ => tracing::warn!("could not revoke the lease; the node's keys expire with it"),
+        }
+    }
+}
+
+/// Writes the node's dynamic keys under the current lease: link state (as the syncer
+/// computes it) and CPU/memory every `interval`.
+async fn report<C, Fut>(
+    connect: C,
+    name: String,
+    mut lease: watch::Receiver<Option<Registered>>,
+    mut links: watch::Receiver<Vec<(String, String)>>,
+    interval: Duration,
+) where
+    C: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Client, EtcdError>>,
+{
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(3));
+    let mut cpu = CpuSampler::default();
+    'connect: loop {
+        let mut client = match connect().await {
+            Ok(c) => c,
+            Err(_) => {
+                tokio::time::sleep(backoff.next_delay()).await;
+                continue;
+            }
+        };
+        let mut written: BTreeMap<String, String> = BTreeMap::new();
+        let mut written_lease = 0i64;
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            let Some(reg) = *lease.borrow() else {
+                if lease.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            };
+            if reg.lease != written_lease {
+                written.clear();
+                written_lease = reg.lease;
+            }
+            let po = || Some(PutOptions::new().with_lease(reg.lease));
+            let want: BTreeMap<String, String> = links.borrow().iter().cloned().collect();
+            for (k, v) in &want {
+                if written.get(k) != Some(v) {
+                    if let Err(e) = client.put(k.as_str(), v.as_str(), po()).await {
+                        tracing::warn!(key = %k, error = %e, "writing link state failed");
+                        tokio::time::sleep(backoff.next_delay()).await;
+                        continue 'connect;
+                    }
+                }
+            }
+            for k in written.keys().filter(|k| !want.contains_key(*k)) {
+                let _ = client.delete(k.as_str(), None).await;
+            }
+            written = want;
+            backoff.reset();
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Some((c, m)) = cpu.sample() {
+                        let key = Key::NodeStats(name.clone()).path();
+                        let _ = client.put(key, format!("{c:.1},{m:.1}"), po()).await;
+                    }
+                }
+                r = links.changed() => if r.is_err() { return },
+                r = lease.changed() => if r.is_err() { return },
+            }
+        }
+    }
+}
+
+/// CPU load (from `/proc/stat` deltas) and memory use (from `/proc/meminfo`), percent.
+#[derive(Debug, Default)]
+struct CpuSampler {
+    last: Option<(u64, u64)>,
+}
+
+impl CpuSampler {
+    fn sample(&mut self) -> Option<(f32, f32)> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let f: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let total: u64 = f.iter().sum();
+        let idle = f.get(3)? + f.get(4).copied().unwrap_or(0);
+        let cpu = match self.last.replace((total, idle)) {
+            Some((t0, i0)) if total > t0 => {
+                100.0 * (1.0 - (idle.saturating_sub(i0)) as f32 / (total - t0) as f32)
+            }
+            _ => 0.0,
+        };
+        let mem = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let field = |name: &str| -> Option<f32> {
+            mem.lines()
+                .find(|l| l.starts_with(name))?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()
+        };
+        let (total, avail) = (field("MemTotal:")?, field("MemAvailable:")?);
+        Some((
+            cpu.clamp(0.0, 100.0),
+            (100.0 * (1.0 - avail / total)).clamp(0.0, 100.0),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::etcd::schema::Role;
+
+    #[test]
+    fn link_keys_wait_for_the_neighbours_locator() {
+        let node = NodeIdentity {
+            role: Role::Fabric,
+            name: "a".into(),
+            site: 1,
+            location: None,
+            locators: vec![
+                Locator::parse("t", "a/1/10.0.0.1:8811/10.0.0.1:8811/p0/1000/1000").unwrap(),
+            ],
+        };
+        let links = vec![
+            LinkConfig {
+                neighbor: "b".into(),
+                metric: 10,
+                delay_us: 250,
+            },
+            LinkConfig {
+                neighbor: "c".into(),
+                metric: 20,
+                delay_us: 900,
+            },
+        ];
+        let mut v = View::new();
+        assert!(link_keys(&v, &node, &links).is_empty());
+        v.put(
+            b"/service/fabric/b",
+            b"b/1/10.0.0.2:8811/10.0.0.2:8811/p0/1000/1000",
+        );
+        let k = link_keys(&v, &node, &links);
+        assert_eq!(k.len(), 1);
+        assert_eq!(
+            k[0].0,
+            "/stats/linkstate/a/1/10.0.0.1:8811/10.0.0.1:8811/p0/1000/1000->b/1/10.0.0.2:8811/10.0.0.2:8811/p0/1000/1000"
+        );
+        assert_eq!(k[0].1, "0,250,0,0,10");
+        // What we write is what the schema reads.
+        assert!(matches!(
+            v.put(k[0].0.as_bytes(), k[0].1.as_bytes()),
+            crate::etcd::view::Applied::Put(_)
+        ));
+    }
+
+    #[test]
+    fn cpu_sampler_reads_proc() {
+        let mut s = CpuSampler::default();
+        let (c, m) = s.sample().expect("/proc is readable");
+        assert!((0.0..=100.0).contains(&c) && m > 0.0 && m <= 100.0);
+    }
+}
