@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use ctrl_plane::compile::overlay::{OverlayCompiled, OverlayContext};
 use ctrl_plane::controller::{ControlStatus, ControllerConfig, LinkConfig};
 use ctrl_plane::etcd::registration::NodeIdentity;
 use ctrl_plane::etcd::schema::{Key, Locator, Role};
@@ -78,6 +79,31 @@ pub struct ControlSection {
     /// `/stats/node` refresh, ms.
     #[serde(default = "stats_ms")]
     pub stats_interval_ms: u64,
+    /// Export RTs of the overlay routes to import; empty: all (filtered by VRF VNID).
+    #[serde(default)]
+    pub import_rt: Vec<String>,
+    /// Flow ID (token) of the SRoU policies compiled from overlay routes, hex.
+    #[serde(default)]
+    pub flow_id: String,
+    /// `[[control.sla]]`: SLA classes, by the routes' PolicyTag.
+    #[serde(default)]
+    pub sla: Vec<SlaSection>,
+}
+
+/// One `[[control.sla]]`: bounds a path must meet for routes tagged `tag`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SlaSection {
+    /// The PolicyTag of `/route/*` values.
+    pub tag: String,
+    /// Most total delay, us.
+    pub max_delay_us: Option<u64>,
+    /// Most total jitter, us.
+    pub max_jitter_us: Option<u64>,
+    /// Most end-to-end loss, ppm.
+    pub max_loss_ppm: Option<u32>,
+    /// Least available bandwidth on every link, Mbit/s.
+    pub min_bandwidth_mbps: Option<u64>,
 }
 
 fn fabric() -> String {
@@ -301,6 +327,61 @@ impl ControlSection {
                 server_name: t.server_name.clone(),
             }
         });
+        let mut sla = std::collections::BTreeMap::new();
+        for (n, c) in self.sla.iter().enumerate() {
+            if c.max_loss_ppm.is_some_and(|l| l > 1_000_000) {
+                return Err(bad(
+                    &format!("sla[{n}].max_loss_ppm"),
+                    "at most 1000000",
+                    format!("{:?}", c.max_loss_ppm),
+                ));
+            }
+            let d = ctrl_plane::path::astar::Sla::default();
+            let class = ctrl_plane::path::astar::Sla {
+                max_delay_us: c.max_delay_us.unwrap_or(d.max_delay_us),
+                max_jitter_us: c.max_jitter_us.unwrap_or(d.max_jitter_us),
+                max_loss: c.max_loss_ppm.map_or(d.max_loss, |l| l as f64 / 1e6),
+                min_bandwidth_kbps: c
+                    .min_bandwidth_mbps
+                    .map_or(d.min_bandwidth_kbps, |b| b.saturating_mul(1000)),
+            };
+            if sla.insert(c.tag.clone(), class).is_some() {
+                return Err(bad(
+                    &format!("sla[{n}].tag"),
+                    "each tag once",
+                    c.tag.clone(),
+                ));
+            }
+        }
+        if !self.flow_id.is_empty()
+            && fwd_core::srou::config::parse_flow_id(&self.flow_id).is_none()
+        {
+            return Err(bad(
+                "flow_id",
+                "a hex token of 1 to 16 bytes, e.g. \"0x000123\"",
+                format!("{:?}", self.flow_id),
+            ));
+        }
+        // Overlay routes are imported into the file's VRFs, through its SRoU locators.
+        let overlay = match (&cfg.tables.overlay, &cfg.tables.srou) {
+            (Some(o), Some(_)) if !o.vrf.is_empty() => {
+                if locators.is_empty() {
+                    return Err(bad(
+                        "locators",
+                        "at least one locator to import overlay routes into [tables.overlay] VRFs",
+                        "[]".into(),
+                    ));
+                }
+                Some(OverlayContext {
+                    node: self.name.clone(),
+                    vnids: o.vrf.iter().map(|v| v.vnid).collect(),
+                    import_rt: self.import_rt.clone(),
+                    sla,
+                    flow_id: self.flow_id.clone(),
+                })
+            }
+            _ => None,
+        };
         Ok(ControllerConfig {
             etcd: EtcdOptions {
                 endpoints: self.endpoints.clone(),
@@ -320,6 +401,7 @@ impl ControlSection {
             links,
             stats_interval: Duration::from_millis(self.stats_interval_ms.max(100)),
             sync: SyncOptions::default(),
+            overlay,
         })
     }
 }
@@ -340,6 +422,16 @@ pub fn merge_mpls(base: Option<&MplsConfig>, compiled: MplsConfig) -> MplsConfig
     }
     out.swap_block.extend(base.swap_block.iter().cloned());
     out
+}
+
+/// Lays compiled overlay routes and their SRoU policies over the file's tables (its VRFs,
+/// locators, next hops and own policies stay).
+pub fn merge_overlay(tables: &mut crate::config::TablesConfig, compiled: OverlayCompiled) {
+    if let (Some(srou), Some(overlay)) = (tables.srou.as_mut(), tables.overlay.as_mut()) {
+        srou.policies.extend(compiled.policies);
+        overlay.route5.extend(compiled.overlay.route5);
+        overlay.route2.extend(compiled.overlay.route2);
+    }
 }
 
 #[cfg(test)]

@@ -207,6 +207,9 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
                     next.tables.mpls =
                         Some(crate::control::merge_mpls(base.tables.mpls.as_ref(), m));
                 }
+                if let Some(o) = c.overlay {
+                    crate::control::merge_overlay(&mut next.tables, o);
+                }
                 let pipeline = next
                     .build_pipeline(&ids, &macs, &file)
                     .map_err(|e| e.to_string())?;

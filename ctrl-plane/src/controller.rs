@@ -23,6 +23,7 @@ use etcd_client::{Client, PutOptions};
 use fwd_core::mpls::MplsConfig;
 use tokio::sync::watch;
 
+use crate::compile::overlay::{compile_overlay, OverlayCompiled, OverlayContext};
 use crate::compile::{self, mpls::MplsCompileOptions};
 use crate::etcd::client::{connect, Backoff, EtcdError, EtcdOptions};
 use crate::etcd::registration::{self, NodeIdentity, Registered};
@@ -59,6 +60,8 @@ pub struct ControllerConfig {
     pub stats_interval: Duration,
     /// Watch batching.
     pub sync: SyncOptions,
+    /// Overlay routes to import, when the node has VRFs and SRoU locators.
+    pub overlay: Option<OverlayContext>,
 }
 
 /// The tables compiled from one state of the view.
@@ -68,6 +71,8 @@ pub struct Compiled {
     pub revision: i64,
     /// `[tables.mpls]`, when this node has an SRGB in etcd.
     pub mpls: Option<MplsConfig>,
+    /// Overlay routes and the SRoU policies they steer into, when the node imports any.
+    pub overlay: Option<OverlayCompiled>,
     /// What was left out, and why.
     pub warnings: Vec<String>,
 }
@@ -92,7 +97,7 @@ pub struct ControlStatus {
 }
 
 /// Compiles the node's tables from the view.
-pub fn compile_view(view: &View, node: &str) -> Compiled {
+pub fn compile_view(view: &View, node: &str, overlay: Option<&OverlayContext>) -> Compiled {
     let mut warnings = Vec::new();
     let topo = compile::mpls_topology(view);
     let mpls = if topo
@@ -113,9 +118,15 @@ pub fn compile_view(view: &View, node: &str) -> Compiled {
     } else {
         None
     };
+    let overlay = overlay.map(|ctx| {
+        let o = compile_overlay(view, ctx);
+        warnings.extend(o.warnings.iter().cloned());
+        o
+    });
     Compiled {
         revision: view.revision(),
         mpls,
+        overlay,
         warnings,
     }
 }
@@ -267,6 +278,7 @@ async fn run<P>(
     let node = cfg.node.clone();
     let links = cfg.links.clone();
     let sync_opts = cfg.sync.clone();
+    let overlay_ctx = cfg.overlay.clone();
     let c2 = connector.clone();
     let syncer = tokio::spawn(async move {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(3));
@@ -289,10 +301,12 @@ async fn run<P>(
                 }
                 let _ = links_tx.send(link_keys(view, &node, &links));
                 let t0 = Instant::now();
-                let compiled = compile_view(view, &node.name);
-                let same = last
-                    .as_ref()
-                    .is_some_and(|l| l.mpls == compiled.mpls && l.warnings == compiled.warnings);
+                let compiled = compile_view(view, &node.name, overlay_ctx.as_ref());
+                let same = last.as_ref().is_some_and(|l| {
+                    l.mpls == compiled.mpls
+                        && l.overlay == compiled.overlay
+                        && l.warnings == compiled.warnings
+                });
                 if same {
                     return true;
                 }

@@ -10,11 +10,15 @@
 //! - [`etcd`]: the connection, the key schema, node registration, label allocation and
 //!   watches that resume or resync;
 //! - [`path`]: SPF with ECMP and the SLA-constrained A*;
+//! - [`cats`]: instance metrics aggregated per PE (seed `001_*`);
+//! - [`policy`]: tokens, identities, group policies and keys with rekey windows;
 //! - [`compile`]: the view of etcd turned into the data plane's table configurations.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cats;
 pub mod compile;
 pub mod controller;
 pub mod etcd;
 pub mod path;
+pub mod policy;

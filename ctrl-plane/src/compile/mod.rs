@@ -2,7 +2,9 @@
 //! configurations, the same `[tables.*]` structures a config file gives, so one builder
 //! (and one set of checks) makes the snapshot the workers use whichever way it came.
 //!
-//! - [`mpls`]: LFIB and V-LFIBs from SPF over the link state (seed `004_*`).
+//! - [`mpls`]: LFIB and V-LFIBs from SPF over the link state (seed `004_*`);
+//! - [`service`]: Global and Local service FIBs from CATS (seed `001_*`);
+//! - [`srou`]: SRoU token lists and segment lists (seed `000_*`).
 //!
 //! [`mpls_topology`] reads the MPLS view of the network out of the etcd view: registered
 //! nodes (`/node/*`), their SRGBs (`/srgb/*`), prefix and anycast SIDs (`/sid/*`) and the
@@ -10,6 +12,9 @@
 //! `/node` key any more, so links to it drop out and paths move elsewhere.
 
 pub mod mpls;
+pub mod overlay;
+pub mod service;
+pub mod srou;
 
 use std::collections::BTreeMap;
 
