@@ -31,6 +31,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use ctrl_plane::compile::overlay::{OverlayCompiled, OverlayContext};
+use ctrl_plane::compile::service::{LocalInstance, LocalSid, ServiceNode};
+use ctrl_plane::compile::srou::TokenFields;
+use ctrl_plane::compile::ServiceContext;
 use ctrl_plane::controller::{ControlStatus, ControllerConfig, LinkConfig};
 use ctrl_plane::etcd::registration::NodeIdentity;
 use ctrl_plane::etcd::schema::{Key, Locator, Role};
@@ -88,6 +91,26 @@ pub struct ControlSection {
     /// `[[control.sla]]`: SLA classes, by the routes' PolicyTag.
     #[serde(default)]
     pub sla: Vec<SlaSection>,
+    /// This node as a CATS PE (seed 001): published as `/cats/pe/<name>`; with it the
+    /// node compiles `[tables.service]` from the instance metrics in etcd.
+    pub cats_pe: Option<CatsPeSection>,
+    /// How instance metrics fold into the PE metric: `min`, `mean` or `weighted`.
+    #[serde(default = "min")]
+    pub cats_aggregation: String,
+}
+
+fn min() -> String {
+    "min".into()
+}
+
+/// `cats_pe = { id, sid }`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CatsPeSection {
+    /// The PE's stable ID.
+    pub id: u32,
+    /// Its END.CL SID block, `addr/96`.
+    pub sid: String,
 }
 
 /// One `[[control.sla]]`: bounds a path must meet for routes tagged `tag`.
@@ -382,6 +405,39 @@ impl ControlSection {
             }
             _ => None,
         };
+        let aggregation: ctrl_plane::cats::Aggregation =
+            self.cats_aggregation.parse().map_err(|_| {
+                bad(
+                    "cats_aggregation",
+                    "min, mean or weighted",
+                    self.cats_aggregation.clone(),
+                )
+            })?;
+        let service = match &self.cats_pe {
+            None => None,
+            Some(pe) => {
+                if fwd_core::service::config::parse_sid_prefix(&pe.sid).is_none() {
+                    return Err(bad(
+                        "cats_pe.sid",
+                        "an IPv6 /96 SID block with zero argument bits",
+                        format!("{:?}", pe.sid),
+                    ));
+                }
+                let Some(file_service) = &cfg.tables.service else {
+                    return Err(bad(
+                        "cats_pe",
+                        "a [tables.service] section with this node's SIDs and instances",
+                        "none".into(),
+                    ));
+                };
+                static_keys.push((
+                    Key::CatsPe(self.name.clone()).path(),
+                    format!("{},{}", pe.id, pe.sid),
+                ));
+                Some(service_context(self, file_service, cfg, aggregation, file)?)
+            }
+        };
+        let token_mode = cfg.tables.srou.as_ref().map(|s| s.token_mode);
         Ok(ControllerConfig {
             etcd: EtcdOptions {
                 endpoints: self.endpoints.clone(),
@@ -402,6 +458,8 @@ impl ControlSection {
             stats_interval: Duration::from_millis(self.stats_interval_ms.max(100)),
             sync: SyncOptions::default(),
             overlay,
+            service,
+            token_mode,
         })
     }
 }
@@ -422,6 +480,88 @@ pub fn merge_mpls(base: Option<&MplsConfig>, compiled: MplsConfig) -> MplsConfig
     }
     out.swap_block.extend(base.swap_block.iter().cloned());
     out
+}
+
+/// The CATS compilation context from the file's `[tables.service]`: its SIDs, source and
+/// sizing, and its instances (the RIBs come from etcd).
+fn service_context(
+    section: &ControlSection,
+    svc: &fwd_core::service::ServiceConfig,
+    cfg: &Config,
+    aggregation: ctrl_plane::cats::Aggregation,
+    file: &Path,
+) -> Result<ServiceContext, ConfigError> {
+    let bad = |field: String, expected: &str, got: String| ConfigError::Invalid {
+        file: file.to_path_buf(),
+        field,
+        expected: expected.to_string(),
+        got,
+    };
+    let mut settings = ServiceNode::new(0);
+    settings.source = match &svc.source {
+        Some(s) => Some(
+            s.parse()
+                .map_err(|_| bad("tables.service.source".into(), "an IPv6 address", s.clone()))?,
+        ),
+        None => None,
+    };
+    settings.hop_limit = svc.hop_limit;
+    settings.flow_capacity = svc.flow_capacity;
+    settings.flow_idle_ms = svc.flow_idle_ms;
+    for (i, s) in svc.sid.iter().enumerate() {
+        let prefix = fwd_core::service::config::parse_sid_prefix(&s.prefix).ok_or_else(|| {
+            bad(
+                format!("tables.service.sid[{i}].prefix"),
+                "an IPv6 /96 SID block",
+                s.prefix.clone(),
+            )
+        })?;
+        settings.sids.push(LocalSid {
+            prefix,
+            behavior: s.behavior,
+        });
+    }
+    let mut instances = Vec::new();
+    for (i, inst) in svc.instance.iter().enumerate() {
+        let address = match &inst.address {
+            Some(a) => Some(a.parse().map_err(|_| {
+                bad(
+                    format!("tables.service.instance[{i}].address"),
+                    "an IPv6 address",
+                    a.clone(),
+                )
+            })?),
+            None => None,
+        };
+        instances.push(LocalInstance {
+            id: inst.id,
+            adjacency: inst.adjacency.clone(),
+            address,
+        });
+    }
+    Ok(ServiceContext {
+        node: section.name.clone(),
+        settings,
+        instances,
+        aggregation: ctrl_plane::cats::AggregationPolicy::new(aggregation),
+        adjacencies: cfg.adjacency.iter().map(|a| a.name.clone()).collect(),
+    })
+}
+
+/// The file's SRoU token lists with the compiled ones added (the file's mode stays).
+pub fn merge_tokens(tables: &mut crate::config::TablesConfig, tokens: TokenFields) {
+    if let Some(srou) = tables.srou.as_mut() {
+        for t in tokens.permit {
+            if !srou.permit.contains(&t) {
+                srou.permit.push(t);
+            }
+        }
+        for t in tokens.block {
+            if !srou.block.contains(&t) {
+                srou.block.push(t);
+            }
+        }
+    }
 }
 
 /// Lays compiled overlay routes and their SRoU policies over the file's tables (its VRFs,

@@ -210,6 +210,12 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
                 if let Some(o) = c.overlay {
                     crate::control::merge_overlay(&mut next.tables, o);
                 }
+                if let Some(svc) = c.service {
+                    next.tables.service = Some(svc);
+                }
+                if let Some(t) = c.tokens {
+                    crate::control::merge_tokens(&mut next.tables, t);
+                }
                 let pipeline = next
                     .build_pipeline(&ids, &macs, &file)
                     .map_err(|e| e.to_string())?;

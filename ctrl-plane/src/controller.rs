@@ -24,12 +24,15 @@ use fwd_core::mpls::MplsConfig;
 use tokio::sync::watch;
 
 use crate::compile::overlay::{compile_overlay, OverlayCompiled, OverlayContext};
-use crate::compile::{self, mpls::MplsCompileOptions};
+use crate::compile::srou::TokenFields;
+use crate::compile::{self, mpls::MplsCompileOptions, ServiceContext};
 use crate::etcd::client::{connect, Backoff, EtcdError, EtcdOptions};
 use crate::etcd::registration::{self, NodeIdentity, Registered};
 use crate::etcd::schema::{Key, LinkStats, Locator, Value};
 use crate::etcd::watch::{SyncOptions, SyncReason, Syncer};
 use crate::etcd::View;
+use fwd_core::service::ServiceConfig;
+use fwd_core::srou::AclMode;
 
 /// A fabric link this node reports: towards `neighbor` (also the data plane's adjacency
 /// name), with the figures published until a measurement replaces them.
@@ -62,6 +65,10 @@ pub struct ControllerConfig {
     pub sync: SyncOptions,
     /// Overlay routes to import, when the node has VRFs and SRoU locators.
     pub overlay: Option<OverlayContext>,
+    /// CATS service FIBs to compile, when the node has computing SIDs.
+    pub service: Option<ServiceContext>,
+    /// Token lists to compile (with this mode), when the node has SRoU tables.
+    pub token_mode: Option<AclMode>,
 }
 
 /// The tables compiled from one state of the view.
@@ -73,6 +80,10 @@ pub struct Compiled {
     pub mpls: Option<MplsConfig>,
     /// Overlay routes and the SRoU policies they steer into, when the node imports any.
     pub overlay: Option<OverlayCompiled>,
+    /// `[tables.service]` from CATS, when this node is a PE in etcd.
+    pub service: Option<ServiceConfig>,
+    /// SRoU token lists from `/token`, `/identity` and `/policy`, when etcd holds any.
+    pub tokens: Option<TokenFields>,
     /// What was left out, and why.
     pub warnings: Vec<String>,
 }
@@ -96,8 +107,19 @@ pub struct ControlStatus {
     pub snapshots: AtomicU64,
 }
 
+/// What [`compile_view`] compiles besides MPLS.
+#[derive(Debug, Clone, Default)]
+pub struct CompileContext {
+    /// Overlay routes.
+    pub overlay: Option<OverlayContext>,
+    /// CATS service FIBs.
+    pub service: Option<ServiceContext>,
+    /// SRoU token lists.
+    pub token_mode: Option<AclMode>,
+}
+
 /// Compiles the node's tables from the view.
-pub fn compile_view(view: &View, node: &str, overlay: Option<&OverlayContext>) -> Compiled {
+pub fn compile_view(view: &View, node: &str, ctx: &CompileContext) -> Compiled {
     let mut warnings = Vec::new();
     let topo = compile::mpls_topology(view);
     let mpls = if topo
@@ -118,15 +140,24 @@ pub fn compile_view(view: &View, node: &str, overlay: Option<&OverlayContext>) -
     } else {
         None
     };
-    let overlay = overlay.map(|ctx| {
-        let o = compile_overlay(view, ctx);
+    let overlay = ctx.overlay.as_ref().map(|o| {
+        let o = compile_overlay(view, o);
         warnings.extend(o.warnings.iter().cloned());
         o
     });
+    let service = ctx
+        .service
+        .as_ref()
+        .and_then(|s| compile::compile_service(view, s, &mut warnings));
+    let tokens = ctx
+        .token_mode
+        .and_then(|m| compile::compile_tokens(view, node, m, &mut warnings));
     Compiled {
         revision: view.revision(),
         mpls,
         overlay,
+        service,
+        tokens,
         warnings,
     }
 }
@@ -278,7 +309,11 @@ async fn run<P>(
     let node = cfg.node.clone();
     let links = cfg.links.clone();
     let sync_opts = cfg.sync.clone();
-    let overlay_ctx = cfg.overlay.clone();
+    let compile_ctx = CompileContext {
+        overlay: cfg.overlay.clone(),
+        service: cfg.service.clone(),
+        token_mode: cfg.token_mode,
+    };
     let c2 = connector.clone();
     let syncer = tokio::spawn(async move {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(3));
@@ -299,12 +334,18 @@ async fn run<P>(
                 if matches!(why, SyncReason::Snapshot { .. }) {
                     st.snapshots.fetch_add(1, Ordering::Relaxed);
                 }
-                let _ = links_tx.send(link_keys(view, &node, &links));
+                let mut dynamic = link_keys(view, &node, &links);
+                if let Some(sc) = &compile_ctx.service {
+                    dynamic.extend(compile::cats_published(view, sc));
+                }
+                let _ = links_tx.send(dynamic);
                 let t0 = Instant::now();
-                let compiled = compile_view(view, &node.name, overlay_ctx.as_ref());
+                let compiled = compile_view(view, &node.name, &compile_ctx);
                 let same = last.as_ref().is_some_and(|l| {
                     l.mpls == compiled.mpls
                         && l.overlay == compiled.overlay
+                        && l.service == compiled.service
+                        && l.tokens == compiled.tokens
                         && l.warnings == compiled.warnings
                 });
                 if same {

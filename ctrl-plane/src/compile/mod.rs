@@ -16,7 +16,7 @@ pub mod overlay;
 pub mod service;
 pub mod srou;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::etcd::schema::{Key, Value};
 use crate::etcd::View;
@@ -78,6 +78,170 @@ pub fn mpls_topology(view: &View) -> MplsTopology {
     }
 }
 
+/// This node's service settings for compiling `[tables.service]` from CATS (they come from
+/// the node's own configuration; the RIBs come from etcd).
+#[derive(Debug, Clone)]
+pub struct ServiceContext {
+    /// The node's name: its PE record is `/cats/pe/<name>`.
+    pub node: String,
+    /// SIDs, outer source, hop limit, flow sizing (its `local_pe` is replaced by the ID of
+    /// `/cats/pe/<name>`).
+    pub settings: service::ServiceNode,
+    /// The node's instances, each behind a named adjacency.
+    pub instances: Vec<service::LocalInstance>,
+    /// How instance metrics fold into a PE's metric.
+    pub aggregation: crate::cats::AggregationPolicy,
+    /// Adjacency names the data plane knows: a remote PE is reached through the adjacency
+    /// named after it, and is left out (with a warning) when there is none.
+    pub adjacencies: BTreeSet<String>,
+}
+
+/// The CATS state of the view: every PE's instance reports (`/cats/instance`) and
+/// advertisements (`/cats/metric`), keyed by PE ID through `/cats/pe`; plus the PE
+/// records (name -> ID and SID block). Reports of a PE without a record are ignored.
+pub fn cats_state(view: &View) -> (crate::cats::CatsState, BTreeMap<String, (u32, String)>) {
+    let mut pes: BTreeMap<String, (u32, String)> = BTreeMap::new();
+    for (k, v) in view.iter() {
+        if let (Key::CatsPe(name), Value::CatsPe { id, sid }) = (k, v) {
+            pes.insert(name.clone(), (*id, sid.clone()));
+        }
+    }
+    let mut st = crate::cats::CatsState::new();
+    for (k, v) in view.iter() {
+        match (k, v) {
+            (
+                Key::CatsInstance {
+                    pe,
+                    service,
+                    instance,
+                },
+                Value::Instance(r),
+            ) => {
+                if let Some((id, _)) = pes.get(pe) {
+                    let m = crate::cats::InstanceMetric {
+                        metric: r.metric,
+                        up: r.up,
+                        weight: std::num::NonZeroU32::new(r.weight),
+                    };
+                    // weight 0: no capacity, never chosen.
+                    let m = if r.weight == 0 {
+                        crate::cats::InstanceMetric { up: false, ..m }
+                    } else {
+                        m
+                    };
+                    st.report(*id, *service, *instance, m);
+                }
+            }
+            (Key::CatsMetric { service, pe }, Value::Metric(m)) => {
+                if let Some((id, _)) = pes.get(pe) {
+                    st.advertise(*id, *service, *m);
+                }
+            }
+            _ => {}
+        }
+    }
+    (st, pes)
+}
+
+/// Compiles `[tables.service]` from the view's CATS state; `None` when this node has no
+/// PE record yet. Warnings list what was left out.
+pub fn compile_service(
+    view: &View,
+    ctx: &ServiceContext,
+    warnings: &mut Vec<String>,
+) -> Option<fwd_core::service::ServiceConfig> {
+    let (st, pes) = cats_state(view);
+    let (my_id, _) = pes.get(&ctx.node)?;
+    let mut records = Vec::new();
+    for (name, (id, sid)) in &pes {
+        if name == &ctx.node {
+            continue;
+        }
+        if !ctx.adjacencies.contains(name) {
+            warnings.push(format!(
+                "service: PE {name} (id {id}) has no [[adjacency]] named after it; left out"
+            ));
+            continue;
+        }
+        let Some(prefix) = fwd_core::service::config::parse_sid_prefix(sid) else {
+            continue;
+        };
+        records.push(service::PeRecord {
+            id: *id,
+            sid: prefix,
+            adjacency: name.clone(),
+            policy: Vec::new(),
+        });
+    }
+    let mut node = ctx.settings.clone();
+    node.local_pe = *my_id;
+    let grib = st.grib(*my_id, &ctx.aggregation);
+    let lrib = st.lrib(*my_id);
+    match service::compile(&node, &grib, &lrib, &records, &ctx.instances) {
+        Ok(c) => {
+            warnings.extend(c.skipped.iter().map(|s| format!("service: {s}")));
+            Some(c.config)
+        }
+        Err(e) => {
+            warnings.push(format!("service: {e}"));
+            None
+        }
+    }
+}
+
+/// The metrics this PE publishes under `/cats/metric/<service>/<node>`: its instances'
+/// metrics aggregated per service.
+pub fn cats_published(view: &View, ctx: &ServiceContext) -> Vec<(String, String)> {
+    let (st, pes) = cats_state(view);
+    let Some((my_id, _)) = pes.get(&ctx.node) else {
+        return Vec::new();
+    };
+    st.published(*my_id, &ctx.aggregation)
+        .into_iter()
+        .map(|(service, m)| {
+            (
+                Key::CatsMetric {
+                    service,
+                    pe: ctx.node.clone(),
+                }
+                .path(),
+                crate::cats::format_advertisement(m),
+            )
+        })
+        .collect()
+}
+
+/// The token lists of the view's `/token`, `/identity` and `/policy` keys for this node
+/// (its groups: those `/identity/<node>/...` gives it); `None` when etcd holds none.
+pub fn compile_tokens(
+    view: &View,
+    node: &str,
+    mode: fwd_core::srou::AclMode,
+    warnings: &mut Vec<String>,
+) -> Option<srou::TokenFields> {
+    let mut st = crate::policy::PolicyState::new(std::time::Duration::ZERO);
+    let now = std::time::Instant::now();
+    let mut any = false;
+    for (k, v) in view.iter() {
+        let text = match (k, v) {
+            (Key::TokenPermit(_) | Key::TokenBlock(_), _) => String::new(),
+            (Key::Identity { .. } | Key::GroupPolicy { .. }, Value::Text(t)) => t.clone(),
+            _ => continue,
+        };
+        any = true;
+        if let Err(e) = st.put(&k.path(), &text, now) {
+            warnings.push(format!("policy: {e}"));
+        }
+    }
+    if !any {
+        return None;
+    }
+    let groups = st.access.groups_of_user(node);
+    let decisions = st.access.decide(&groups);
+    srou::log_decisions(&decisions);
+    Some(srou::token_fields(&decisions, mode))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +296,96 @@ mod tests {
             .expect("an entry for b");
         assert_eq!(e.paths[0].labels, vec![17002]);
         assert_eq!(e.paths[0].adjacency, "b");
+    }
+
+    fn service_ctx(node: &str, instances: &[(u32, &str)]) -> ServiceContext {
+        let mut settings = service::ServiceNode::new(0);
+        settings.source = Some("fc00::4".parse().unwrap());
+        settings.sids.push(service::LocalSid {
+            prefix: fwd_core::service::config::parse_sid_prefix("fc00:0:4:c1::/96").unwrap(),
+            behavior: fwd_core::service::config::BehaviorConfig::EndCl,
+        });
+        ServiceContext {
+            node: node.into(),
+            settings,
+            instances: instances
+                .iter()
+                .map(|(id, adj)| service::LocalInstance {
+                    id: *id,
+                    adjacency: adj.to_string(),
+                    address: None,
+                })
+                .collect(),
+            aggregation: crate::cats::AggregationPolicy::new(crate::cats::Aggregation::Min),
+            adjacencies: ["pe1", "pe4", "i1", "i4"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn cats_reports_in_etcd_become_service_fibs_and_published_metrics() {
+        let mut v = View::new();
+        for (k, val) in [
+            ("/cats/pe/pe1", "1,fc00:0:1:c1::/96"),
+            ("/cats/pe/pe4", "4,fc00:0:4:c1::/96"),
+            ("/cats/instance/pe4/100/1", "30,up"),
+            ("/cats/instance/pe4/100/4", "10,up"),
+            // A report of a PE without a record is ignored.
+            ("/cats/instance/pe9/100/1", "1,up"),
+        ] {
+            v.put(k.as_bytes(), val.as_bytes());
+        }
+        let pe4 = service_ctx("pe4", &[(1, "i1"), (4, "i4")]);
+        let mut w = Vec::new();
+        let cfg = compile_service(&v, &pe4, &mut w).expect("pe4 is a PE");
+        let local = &cfg.local[0];
+        assert_eq!(local.service, 100);
+        assert_eq!(local.instances[0].instance, 4, "best metric first");
+        assert_eq!(
+            cats_published(&v, &pe4),
+            vec![("/cats/metric/100/pe4".to_string(), "10".to_string())]
+        );
+        // Figure 6: instance 4,4 fails; PE4 picks 4,1 locally.
+        v.put(b"/cats/instance/pe4/100/4", b"10,down");
+        let cfg = compile_service(&v, &pe4, &mut w).unwrap();
+        assert_eq!(cfg.local[0].instances.len(), 1);
+        assert_eq!(cfg.local[0].instances[0].instance, 1);
+        assert_eq!(cats_published(&v, &pe4)[0].1, "30");
+        // PE1 sees PE4's published metric in its Global FIB.
+        v.put(b"/cats/metric/100/pe4", b"30");
+        let pe1 = service_ctx("pe1", &[]);
+        let cfg = compile_service(&v, &pe1, &mut w).unwrap();
+        assert_eq!(cfg.global[0].pes[0].pe, 4);
+        assert_eq!(cfg.global[0].pes[0].metric, 30);
+        // Without a record for itself a node has no service tables.
+        assert!(compile_service(&v, &service_ctx("pe7", &[]), &mut w).is_none());
+    }
+
+    #[test]
+    fn tokens_identities_and_group_policies_become_token_lists() {
+        let mut v = View::new();
+        let mut w = Vec::new();
+        assert!(compile_tokens(&v, "gw1", fwd_core::srou::AclMode::BlockOnly, &mut w).is_none());
+        for (k, val) in [
+            ("/token/block/0x0000aa", ""),
+            ("/token/permit/0x0000bb", ""),
+            ("/identity/alice/0x000001", "eng"),
+            ("/identity/bob/0x000002", "finance"),
+            ("/identity/gw1/0x0000ff", "finance"),
+            ("/policy/eng/finance", "deny"),
+        ] {
+            v.put(k.as_bytes(), val.as_bytes());
+        }
+        let t = compile_tokens(&v, "gw1", fwd_core::srou::AclMode::BlockOnly, &mut w).unwrap();
+        assert!(t.block.contains(&"0x0000aa".to_string()), "{t:?}");
+        assert!(
+            t.block.contains(&"0x000001".to_string()),
+            "eng may not reach finance: {t:?}"
+        );
+        assert!(!t.block.contains(&"0x000002".to_string()));
+        assert!(t.permit.contains(&"0x0000bb".to_string()));
+        assert!(w.is_empty(), "{w:?}");
     }
 }
