@@ -390,3 +390,133 @@ async fn malformed_values_are_rejected_and_the_previous_state_stays() {
         .unwrap();
     assert_eq!(r.kvs().len(), 0, "lock released");
 }
+
+/// The member that leads the cluster now.
+fn leader(members: &[Etcd]) -> usize {
+    for (i, m) in members.iter().enumerate() {
+        let out = m.ctl(&["endpoint", "status", "-w", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("status json");
+        let s = &v[0]["Status"];
+        if s["header"]["member_id"] == s["leader"] {
+            return i;
+        }
+    }
+    panic!("no leader among {} members", members.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_thread_goes_on_when_the_etcd_leader_is_killed() {
+    use ctrl_plane::controller::{Compiled, Controller, ControllerConfig};
+    let mut members = Etcd::cluster(3, None);
+    let endpoints: Vec<String> = members.iter().map(Etcd::endpoint).collect();
+    let published: Arc<Mutex<Vec<Compiled>>> = Arc::default();
+    let p2 = Arc::clone(&published);
+    let cfg = ControllerConfig {
+        etcd: EtcdOptions {
+            endpoints: endpoints.clone(),
+            ..opts(String::new())
+        },
+        node: node("a"),
+        lease_ttl: Duration::from_secs(3),
+        static_keys: vec![
+            ("/srgb/a".into(), "16000,1000".into()),
+            ("/sid/prefix/a".into(), "1".into()),
+        ],
+        links: vec![],
+        stats_interval: Duration::from_secs(1),
+        sync: SyncOptions::default(),
+        overlay: None,
+        service: None,
+        token_mode: None,
+    };
+    let ctl = Controller::spawn(
+        cfg,
+        || {},
+        move |c| {
+            p2.lock().unwrap().push(c);
+            Ok(())
+        },
+    )
+    .expect("control thread");
+    let status = ctl.status();
+    let has_label = |label: u32| {
+        let p = Arc::clone(&published);
+        move || {
+            p.lock()
+                .unwrap()
+                .last()
+                .and_then(|c| c.mpls.as_ref())
+                .filter(|m| m.lfib.iter().any(|e| e.label == label))
+                .map(|_| ())
+        }
+    };
+    // Registered, and its own prefix SID compiled: 16001 pop-and-lookup.
+    eventually(
+        Duration::from_secs(15),
+        "first compilation",
+        has_label(16001),
+    )
+    .await;
+    let lease_before = members[0].ctl(&["get", "/node/fabric/a", "-w", "json"]);
+
+    // Kill the leader outright.
+    let l = leader(&members);
+    members[l].kill();
+    let alive: Vec<&Etcd> = members
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != l)
+        .map(|(_, m)| m)
+        .collect();
+    // A new node appears through a surviving member; the control thread sees it and
+    // compiles a path to it.
+    let mut c = connect(&opts(alive[0].endpoint())).await.unwrap();
+    let put = |k: &'static str, v: &'static str| {
+        let mut c = c.clone();
+        async move {
+            // The cluster needs a moment to elect a new leader.
+            for _ in 0..100 {
+                if c.put(k, v, None).await.is_ok() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("no leader after the kill");
+        }
+    };
+    put("/node/fabric/b", "1,9,,").await;
+    put("/srgb/b", "17000,1000").await;
+    put("/sid/prefix/b", "2").await;
+    put(
+        "/stats/linkstate/a/1/10.0.0.1:8811/198.51.100.1:8811/eth0/1000/1000->b/1/10.0.0.2:8811/10.0.0.2:8811/p0/1000/1000",
+        "0,100,0,0,10",
+    )
+    .await;
+    put(
+        "/service/fabric/b",
+        "b/1/10.0.0.2:8811/10.0.0.2:8811/p0/1000/1000",
+    )
+    .await;
+    eventually(
+        Duration::from_secs(20),
+        "compilation after the leader died",
+        has_label(16002),
+    )
+    .await;
+    // Registered all along: still one registration, the same lease, keys in place.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        status
+            .registrations
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    let lease_after = alive[0].ctl(&["get", "/node/fabric/a", "-w", "json"]);
+    let lease_of = |s: &str| -> i64 {
+        let v: serde_json::Value = serde_json::from_str(s).unwrap();
+        v["kvs"][0]["lease"].as_i64().expect("a leased key")
+    };
+    assert_eq!(lease_of(&lease_before), lease_of(&lease_after));
+    let _ = c.get("/", None).await;
+    ctl.stop();
+}

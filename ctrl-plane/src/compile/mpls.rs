@@ -425,11 +425,12 @@ pub fn compile_mpls(
         Err(_) => return Err(MplsCompileError::UnknownSelf(self_name.to_string())),
     };
 
-    // The groups this node provisions, each with its V-LFIB, by name.
+    // The groups this node provisions (those its SRGB can hold), each with its V-LFIB, by
+    // name.
     let mut own_groups: Vec<String> = sids
-        .values()
-        .filter(|s| s.members.contains(&me))
-        .filter_map(|s| match &s.owner {
+        .iter()
+        .filter(|(&i, s)| s.members.contains(&me) && my_srgb.label(i).is_some())
+        .filter_map(|(_, s)| match &s.owner {
             SidOwner::Group(g) => Some(g.clone()),
             SidOwner::Node(_) => None,
         })
@@ -1178,6 +1179,20 @@ mod tests {
         assert_eq!(c.config.lfib.len(), 3);
         let c = compile(&topo, "a1");
         assert!(c.config.anycast.is_empty() && c.config.vlfib.is_empty());
+        // A member whose SRGB cannot hold the group's index: no anycast entry, no V-LFIB.
+        let mut topo = figure2();
+        topo.nodes[5].srgb = Some(SrgbBlock::new(1000, 100));
+        let c = compile(&topo, "a1");
+        assert!(c.config.anycast.is_empty() && c.config.vlfib.is_empty());
+        assert_eq!(
+            c.warnings,
+            [MplsWarning::IndexBeyondOwnSrgb {
+                owner: SidOwner::Group("group-a".into()),
+                index: 100,
+                size: 100
+            }]
+        );
+        assert_eq!(c.config.lfib.len(), 4);
         // A group SID colliding with a prefix SID: neither is programmed.
         let mut topo = figure2();
         for n in &mut topo.nodes[5..9] {

@@ -21,10 +21,16 @@
 //!   the target has the least delay of all feasible paths;
 //! - a new label is dropped when it cannot meet the SLA even along the best completion
 //!   (delay + least delay to go, jitter + least jitter to go, delivery times the best
-//!   delivery to go: three reverse searches), and when another label at the same node is at
-//!   least as good on delay, jitter and delivery (*dominance*); a label dominated by a new
-//!   one is discarded. What is kept at each node is a Pareto set, which is why the search
-//!   is exact where a single label per node (plain Dijkstra/A*) would not be;
+//!   delivery to go), and when another label at the same node is at least as good on
+//!   delay, jitter and delivery (*dominance*); a label dominated by a new one is
+//!   discarded. What is kept at each node is a Pareto set, which is why the search is
+//!   exact where a single label per node (plain Dijkstra/A*) would not be;
+//! - the jitter and delivery bounds to go take two more reverse searches that only prune,
+//!   so they are computed once the search has created `node_count / 8 + 64` labels
+//!   ([`SlaSearch::set_bounds_after`]): an easy query costs one reverse search. Every
+//!   reverse search stops at the SLA's bound (a node farther than `max_delay_us` from the
+//!   target is pruned anyway), so it costs about the ball of that radius around the
+//!   target, not the whole graph;
 //! - a cycle never improves any criterion, so every label describes a simple path, and
 //!   the optimum over simple paths is found.
 //!
@@ -32,8 +38,8 @@
 //! creates at most a **label budget** of labels ([`DEFAULT_LABEL_BUDGET`], or
 //! [`SlaSearch::with_budget`]) and fails with [`SlaError::LabelBudgetExceeded`] past it.
 //! That error means "undecided", never "no path": the caller may relax the SLA, raise the
-//! budget or fall back to a heuristic. Each label takes 56 bytes, so the default budget
-//! bounds a search at about 56 MiB plus its heap.
+//! budget or fall back to a heuristic. A label takes 48 bytes and its heap entry 32, so
+//! the default budget bounds a search at about 80 MiB.
 //!
 //! Loss arithmetic is `f64`: a path's delivery ratio is the product of `1 - loss_ppm / 1e6`
 //! over its edges **in path order**, its loss `1 - delivery`, compared with `max_loss` as
@@ -155,6 +161,8 @@ pub struct SlaSearch {
     to_go_delay: Vec<u64>,
     to_go_jitter: Vec<u64>,
     to_go_delivery: Vec<f64>,
+    /// Labels after which the jitter and delivery bounds are computed (`None`: default).
+    bounds_after: Option<usize>,
     dheap: BinaryHeap<Reverse<(u64, NodeId)>>,
     pheap: BinaryHeap<(u64, NodeId)>,
 }
@@ -181,9 +189,19 @@ impl SlaSearch {
             to_go_delay: Vec::new(),
             to_go_jitter: Vec::new(),
             to_go_delivery: Vec::new(),
+            bounds_after: None,
             dheap: BinaryHeap::new(),
             pheap: BinaryHeap::new(),
         }
+    }
+
+    /// When to compute the jitter and loss bounds to go (two more reverse searches, which
+    /// only prune): once a search has created `labels` labels. The default, `None`, is
+    /// `node_count / 8 + 64`, where the search starts to cost about as much as those
+    /// searches; `Some(0)` computes them up front, `Some(usize::MAX)` never. The answers
+    /// are the same whatever the setting (the bounds only prune what cannot meet the SLA).
+    pub fn set_bounds_after(&mut self, labels: Option<usize>) {
+        self.bounds_after = labels;
     }
 
     /// Labels the last search created (its cost).
@@ -233,10 +251,27 @@ impl SlaSearch {
             return Ok(Vec::new());
         }
         let c = g.cols();
-        self.heuristics(g, c, target, sla.min_bandwidth_kbps);
+        let n = g.node_count();
+        reverse_bounded(
+            g,
+            c,
+            target,
+            sla.min_bandwidth_kbps,
+            c.delay,
+            sla.max_delay_us,
+            &mut self.to_go_delay,
+            &mut self.dheap,
+        );
         if self.to_go_delay[source as usize] == UNREACHABLE {
             return Ok(Vec::new());
         }
+        // No jitter or delivery bounds to go yet: 0 and 1 are trivially admissible.
+        self.to_go_jitter.clear();
+        self.to_go_jitter.resize(n, 0);
+        self.to_go_delivery.clear();
+        self.to_go_delivery.resize(n, 1.0);
+        let bounds_after = self.bounds_after.unwrap_or(n / 8 + 64);
+        let mut have_bounds = false;
         self.heads.clear();
         self.heads.resize(g.node_count(), NONE);
 
@@ -266,6 +301,10 @@ impl SlaSearch {
                 }
             }
             self.open.pop();
+            if !have_bounds && self.labels.len() >= bounds_after {
+                self.secondary_bounds(g, c, target, sla);
+                have_bounds = true;
+            }
             let l = self.labels[i as usize];
             if !l.alive {
                 continue;
@@ -405,46 +444,42 @@ impl SlaSearch {
         }
     }
 
-    /// Least delay, least jitter and best delivery from every node to `target` over the
-    /// edges with enough bandwidth.
-    fn heuristics(&mut self, g: &Graph, c: Cols<'_>, target: NodeId, min_bw: u64) {
-        let n = g.node_count();
-        for (out, w) in [
-            (&mut self.to_go_delay, c.delay),
-            (&mut self.to_go_jitter, c.jitter),
-        ] {
-            out.clear();
-            out.resize(n, UNREACHABLE);
-            out[target as usize] = 0;
-            self.dheap.clear();
-            self.dheap.push(Reverse((0, target)));
-            while let Some(Reverse((d, u))) = self.dheap.pop() {
-                if d != out[u as usize] {
-                    continue;
-                }
-                for &e in g.in_edge_ids(u) {
-                    let e = e as usize;
-                    if c.bandwidth[e] < min_bw {
-                        continue;
-                    }
-                    let p = c.from[e] as usize;
-                    let nd = d + u64::from(w[e]);
-                    if nd < out[p] {
-                        out[p] = nd;
-                        self.dheap.push(Reverse((nd, p as NodeId)));
-                    }
-                }
-            }
+    /// Least jitter and best delivery from every node to `target` over the edges with
+    /// enough bandwidth, each search stopped at the SLA's bound: a node left beyond it
+    /// keeps a value that is also beyond it (a tentative distance, or none), so `push`
+    /// prunes it just as it would with the exact value. An unbounded jitter or loss needs
+    /// no search at all (the trivial bounds stay).
+    fn secondary_bounds(&mut self, g: &Graph, c: Cols<'_>, target: NodeId, sla: &Sla) {
+        let min_bw = sla.min_bandwidth_kbps;
+        if sla.max_jitter_us != u64::MAX {
+            reverse_bounded(
+                g,
+                c,
+                target,
+                min_bw,
+                c.jitter,
+                sla.max_jitter_us,
+                &mut self.to_go_jitter,
+                &mut self.dheap,
+            );
         }
-        // Best delivery to go: factors are <= 1, so Dijkstra on the product (max first).
+        if sla.max_loss >= 1.0 {
+            return;
+        }
+        // Best delivery to go: factors are <= 1, so Dijkstra on the product (max first),
+        // down to the least delivery the SLA allows.
         let best = &mut self.to_go_delivery;
+        let floor = 1.0 - sla.max_loss - DELIVERY_SLACK;
         best.clear();
-        best.resize(n, -1.0);
+        best.resize(g.node_count(), -1.0);
         best[target as usize] = 1.0;
         self.pheap.clear();
         self.pheap.push((1.0f64.to_bits(), target));
         while let Some((bits, u)) = self.pheap.pop() {
             let p = f64::from_bits(bits);
+            if p < floor {
+                break;
+            }
             if p != best[u as usize] {
                 continue;
             }
@@ -459,6 +494,46 @@ impl SlaSearch {
                     best[q] = np;
                     self.pheap.push((np.to_bits(), q as NodeId));
                 }
+            }
+        }
+    }
+}
+
+/// Dijkstra toward `target` over the reversed edges with enough bandwidth, weights `w`,
+/// stopped once the nearest unsettled node is beyond `bound`.
+#[allow(clippy::too_many_arguments)]
+fn reverse_bounded(
+    g: &Graph,
+    c: Cols<'_>,
+    target: NodeId,
+    min_bw: u64,
+    w: &[u32],
+    bound: u64,
+    out: &mut Vec<u64>,
+    heap: &mut BinaryHeap<Reverse<(u64, NodeId)>>,
+) {
+    out.clear();
+    out.resize(g.node_count(), UNREACHABLE);
+    out[target as usize] = 0;
+    heap.clear();
+    heap.push(Reverse((0, target)));
+    while let Some(Reverse((d, u))) = heap.pop() {
+        if d > bound {
+            break;
+        }
+        if d != out[u as usize] {
+            continue;
+        }
+        for &e in g.in_edge_ids(u) {
+            let e = e as usize;
+            if c.bandwidth[e] < min_bw {
+                continue;
+            }
+            let p = c.from[e] as usize;
+            let nd = d + u64::from(w[e]);
+            if nd < out[p] {
+                out[p] = nd;
+                heap.push(Reverse((nd, p as NodeId)));
             }
         }
     }
@@ -613,6 +688,9 @@ mod tests {
 
     #[test]
     fn budget_and_errors() {
+        // The memory figure of the module documentation.
+        assert_eq!(std::mem::size_of::<Label>(), 48);
+        assert_eq!(std::mem::size_of::<Key>(), 32);
         let g = three_ways();
         let (s, t) = (g.node("s").unwrap(), g.node("t").unwrap());
         let mut small = SlaSearch::with_budget(2);
@@ -637,6 +715,41 @@ mod tests {
         ));
         // Unreachable: t has no way back to s.
         assert_eq!(w.best(&g, t, s, &Sla::default()), Ok(None));
+    }
+
+    /// The jitter and loss bounds to go prune labels that the delay bound alone keeps:
+    /// same answer, fewer labels.
+    #[test]
+    fn bounds_to_go_prune() {
+        // s fans out to 20 nodes over cheap but jittery edges, each going on to t;
+        // one calm path s-c-t is slower.
+        let mut b = GraphBuilder::new();
+        for i in 0..20 {
+            let m = format!("m{i}");
+            b.add_edge_by_name("s", &m, e(1, 1, 0, 1)).unwrap();
+            b.add_edge_by_name(&m, "t", e(1, 100, 0, 1)).unwrap();
+        }
+        b.add_edge_by_name("s", "c", e(10, 1, 0, 1)).unwrap();
+        b.add_edge_by_name("c", "t", e(10, 1, 0, 1)).unwrap();
+        let g = b.build();
+        let (s, t) = (g.node("s").unwrap(), g.node("t").unwrap());
+        let sla = Sla {
+            max_jitter_us: 10,
+            ..Sla::default()
+        };
+        let run = |after| {
+            let mut w = SlaSearch::new();
+            w.set_bounds_after(after);
+            let p = w.best(&g, s, t, &sla).unwrap().unwrap();
+            (via(&g, &p), w.labels_created())
+        };
+        let (eager, lazy, never) = (run(Some(0)), run(None), run(Some(usize::MAX)));
+        assert_eq!(eager.0, "s-c-t");
+        assert_eq!((lazy.0.as_str(), never.0.as_str()), ("s-c-t", "s-c-t"));
+        // Eager: the 20 jittery branches are pruned at once (s, c, t).
+        assert_eq!(eager.1, 3);
+        assert_eq!(never.1, 23);
+        assert!(lazy.1 >= eager.1 && lazy.1 <= never.1);
     }
 
     /// A grid of equal edges has exponentially many equal paths: dominance keeps one
