@@ -20,149 +20,17 @@
 #[path = "../ctrl-plane/tests/common/mod.rs"]
 mod etcd_harness;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::node::{adjacency, memif, pktgen, scopeguard, u, Node, EAL};
 use etcd_harness::Etcd;
 use serde_json::Value;
 
 const TTL_S: u64 = 2;
 const RATE_PPS: u64 = 2000;
-const EAL: &str = r#"args = ["--no-huge", "-m", "256", "--no-pci", "--no-shconf", "--no-telemetry", "--iova-mode=va", "--log-level=lib.eal:warning", "--log-level=pmd.net.memif:error"]"#;
-
-fn pktgen() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let bin = root.join("target/debug/pktgen");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let st = Command::new(cargo)
-            .current_dir(root)
-            .args(["build", "-p", "pktgen"])
-            .status()
-            .expect("cargo build -p pktgen");
-        assert!(st.success());
-    }
-    bin
-}
-
-struct Node {
-    name: &'static str,
-    child: Option<Child>,
-    dir: PathBuf,
-}
-
-impl Node {
-    fn start(
-        dir: &Path,
-        name: &'static str,
-        etcd: &str,
-        (body, control): &(String, String),
-    ) -> Node {
-        let dir = dir.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let cfg = dir.join("srgate.toml");
-        let text = format!(
-            "[eal]\n{EAL}\nfile_prefix = \"mn-{name}\"\n\n[dataplane]\ncores = [0]\nidle_empty_polls = 64\nidle_sleep_us = 200\nstats_interval_ms = 0\n\n[mempool]\nmbufs = 4095\ncache = 128\n\n{body}\n[control]\nname = \"{name}\"\nendpoints = [\"{etcd}\"]\nlease_ttl_s = {TTL_S}\nrequest_timeout_ms = 1000\nlocators = [\"{name}/1/10.0.0.1:8811/10.0.0.1:8811/p0/10000/10000\"]\n{control}"
-        );
-        std::fs::write(&cfg, text).unwrap();
-        let log = std::fs::File::create(dir.join("srgate.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_srgate"))
-            .args(["run", "--config"])
-            .arg(&cfg)
-            .arg("--stats-json")
-            .arg(dir.join("stats.json"))
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn srgate");
-        let n = Node {
-            name,
-            child: Some(child),
-            dir,
-        };
-        n.wait_log("data plane running", Duration::from_secs(60));
-        n
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("srgate.log")).unwrap_or_default()
-    }
-
-    fn wait_log(&self, what: &str, limit: Duration) {
-        let t0 = Instant::now();
-        while !self.log().contains(what) {
-            assert!(
-                t0.elapsed() < limit,
-                "{}: no {what:?} in:\n{}",
-                self.name,
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn stop(mut self) -> Value {
-        let mut c = self.child.take().expect("running");
-        let _ = Command::new("kill")
-            .args(["-INT", &c.id().to_string()])
-            .status();
-        let t0 = Instant::now();
-        loop {
-            if let Some(st) = c.try_wait().unwrap() {
-                assert!(
-                    st.success(),
-                    "{} exited with {st}:\n{}",
-                    self.name,
-                    self.log()
-                );
-                break;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(30),
-                "{} did not stop",
-                self.name
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        serde_json::from_slice(&std::fs::read(self.dir.join("stats.json")).unwrap()).unwrap()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn memif(name: &str, role: &str, sock: &Path) -> String {
-    format!(
-        "[[port]]\nname = \"{name}\"\ndevice = \"net_memif{},role={role},socket={}\"\n\n",
-        sock.file_stem().unwrap().to_string_lossy(),
-        sock.display()
-    )
-}
-
-fn adjacency(name: &str, port: &str) -> String {
-    format!(
-        "[[adjacency]]\nname = \"{name}\"\nport = \"{port}\"\ndst_mac = \"02:00:00:00:00:01\"\n\n"
-    )
-}
-
-fn u(v: &Value, p: &str) -> u64 {
-    v.pointer(p)
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| panic!("{p} in {v}"))
-}
-
 #[test]
 fn traffic_crosses_a_b_c_and_fails_over_to_d_when_b_dies() {
     let etcd = Etcd::start();
@@ -232,10 +100,10 @@ fn traffic_crosses_a_b_c_and_fails_over_to_d_when_b_dies() {
     );
 
     // Servers before their clients: a, then b and d (clients of a), then c.
-    let na = Node::start(tmp.path(), "a", &ep, &a);
-    let mut nb = Node::start(tmp.path(), "b", &ep, &b);
-    let nd = Node::start(tmp.path(), "d", &ep, &d);
-    let nc = Node::start(tmp.path(), "c", &ep, &c);
+    let na = Node::start(tmp.path(), "a", &ep, TTL_S, &a);
+    let mut nb = Node::start(tmp.path(), "b", &ep, TTL_S, &b);
+    let nd = Node::start(tmp.path(), "d", &ep, TTL_S, &d);
+    let nc = Node::start(tmp.path(), "c", &ep, TTL_S, &c);
 
     // Registration: four nodes, dense labels; eight links; then a's LFIB goes via b.
     let t0 = Instant::now();
@@ -346,16 +214,4 @@ fn traffic_crosses_a_b_c_and_fails_over_to_d_when_b_dies() {
         "failover: lost {lost} of {sent} packets ({:.2} s at {RATE_PPS} pps)",
         lost as f64 / RATE_PPS as f64
     );
-}
-
-/// Kills the child if the test fails before waiting for it.
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-fn scopeguard(c: Child) -> Guard {
-    Guard(c)
 }

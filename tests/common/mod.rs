@@ -2,6 +2,8 @@
 //! with virtual devices, tshark reads outputs.
 #![allow(dead_code)]
 
+pub mod node;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
