@@ -147,6 +147,42 @@ fn print_config(out: &mut impl Write, cfg: &Config, file: &Path) -> std::io::Res
             writeln!(out, "  {name}: configured")?;
         }
     }
+    if let Some(c) = &cfg.control {
+        if let Ok(cc) = c.controller_config(cfg, file) {
+            writeln!(
+                out,
+                "  control: node {} ({}), etcd {}, lease {} s{}",
+                cc.node.name,
+                cc.node.role,
+                cc.etcd.endpoints.join(","),
+                cc.lease_ttl.as_secs(),
+                if cc.etcd.tls.is_some() { ", TLS" } else { "" }
+            )?;
+            for (k, v) in &cc.static_keys {
+                writeln!(out, "    writes {k} = {v}")?;
+            }
+            for l in &cc.links {
+                writeln!(
+                    out,
+                    "    reports link to {} (metric {})",
+                    l.neighbor, l.metric
+                )?;
+            }
+            let compiles: Vec<&str> = [
+                (
+                    "mpls",
+                    cfg.tables.mpls.as_ref().is_some_and(|m| m.srgb.is_some()),
+                ),
+                ("overlay", cc.overlay.is_some()),
+                ("service", cc.service.is_some()),
+                ("srou tokens", cc.token_mode.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(n, on)| on.then_some(n))
+            .collect();
+            writeln!(out, "    compiles from etcd: {}", compiles.join(", "))?;
+        }
+    }
     writeln!(out, "  EAL: {}", cfg.eal_args(&[]).join(" "))
 }
 
