@@ -6,7 +6,8 @@
 //! dies while holding the lock releases it when its lease expires (etcd's lock semantics),
 //! and its label is freed with the rest of its keys, so labels stay dense. The write is a
 //! transaction guarded on the key not existing, so even a broken lock cannot give one label
-//! to two nodes. A node that already owns a label (same name, still present) keeps it.
+//! to two nodes. A node whose label is still held under its current lease keeps it; with a
+//! new lease (after the old one expired) it takes the smallest free label again.
 
 use std::time::Duration;
 

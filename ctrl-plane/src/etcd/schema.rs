@@ -244,7 +244,7 @@ pub enum Key {
     },
     /// Extension: `/cats/pe/<name>` = `pe-id,sid-block/96` (seed `001_*`).
     CatsPe(String),
-    /// Extension: `/cats/instance/<pe>/<service>/<instance>` = `metric,up|down[,weight]`.
+    /// Extension: `/cats/instance/<pe>/<service>/<instance>` = `metric[,up|down[,weight]]`.
     CatsInstance {
         /// PE name.
         pe: String,
@@ -864,13 +864,13 @@ impl Value {
                 }
             }
             Key::CatsInstance { .. } => {
-                if fields.len() != 2 && fields.len() != 3 {
-                    return Err(bad(k, "value", "metric,up|down[,weight]", text));
+                if fields.is_empty() || fields.len() > 3 {
+                    return Err(bad(k, "value", "metric[,up|down[,weight]]", text));
                 }
-                let up = match fields[1] {
-                    "up" => true,
-                    "down" => false,
-                    other => return Err(bad(k, "state", "up or down", other)),
+                let up = match fields.get(1).copied() {
+                    None | Some("up") => true,
+                    Some("down") => false,
+                    Some(other) => return Err(bad(k, "state", "up or down", other)),
                 };
                 let weight = match fields.get(2) {
                     Some(w) => num(k, "weight", w)?,
@@ -962,7 +962,7 @@ mod tests {
             Key::TokenPermit(vec![0, 1, 0x23])
         );
         roundtrip("/token/block/0xdeadbeef");
-        roundtrip("/identity/alice/laptop-1");
+        roundtrip("/identity/alice/0x000001");
         roundtrip("/policy/eng/finance");
     }
 
@@ -1060,6 +1060,22 @@ mod tests {
         assert!(p("/node/fabric/r1", "\u{0}").is_err());
         let key = Key::parse("/stats/node/r1").unwrap();
         assert!(Value::parse(&key, "/stats/node/r1", &[0xff, 0xfe]).is_err());
+    }
+
+    /// Every `etcdctl put` example of `ctrl-plane/SCHEMA.md` (kept, line for line, in
+    /// `tests/schema_examples.txt`) parses, and its key is written back as is.
+    #[test]
+    fn every_schema_md_example_parses() {
+        let text = include_str!("../../tests/schema_examples.txt");
+        let mut n = 0;
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            let (k, v) = line.split_once('\t').unwrap_or((line, ""));
+            let key = Key::parse(k).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(key.path(), k);
+            Value::parse(&key, k, v.as_bytes()).unwrap_or_else(|e| panic!("{line}: {e}"));
+            n += 1;
+        }
+        assert!(n >= 24, "one example per key kind at least: {n}");
     }
 
     #[test]
