@@ -97,6 +97,12 @@ pub struct ControlSection {
     /// How instance metrics fold into the PE metric: `min`, `mean` or `weighted`.
     #[serde(default = "min")]
     pub cats_aggregation: String,
+    /// Route targets of `/control/<RT>/...` rules and the VNID of the VRF each steers in.
+    #[serde(default)]
+    pub route_targets: std::collections::BTreeMap<String, u32>,
+    /// The `[[adjacency]]` dynamic-anycast RLOCs from `/dyncast` are reached through
+    /// (needs `[tables.dyncast]`).
+    pub dyncast_adjacency: Option<String>,
 }
 
 fn min() -> String {
@@ -387,7 +393,20 @@ impl ControlSection {
         }
         // Overlay routes are imported into the file's VRFs, through its SRoU locators.
         let overlay = match (&cfg.tables.overlay, &cfg.tables.srou) {
-            (Some(o), Some(_)) if !o.vrf.is_empty() => {
+            (Some(o), Some(srou)) if !o.vrf.is_empty() => {
+                // Segment lists compiled from etcd start at locators the file cannot
+                // know: without a default next hop one of them would make the whole
+                // compiled table unbuildable.
+                if srou.default_next_hop.is_none() {
+                    return Err(ConfigError::Invalid {
+                        file: file.to_path_buf(),
+                        field: "tables.srou.default_next_hop".into(),
+                        expected: "a default next hop for the first hops of segment lists \
+                                   compiled from etcd (overlay import is on)"
+                            .into(),
+                        got: "none".into(),
+                    });
+                }
                 if locators.is_empty() {
                     return Err(bad(
                         "locators",
@@ -401,6 +420,7 @@ impl ControlSection {
                     import_rt: self.import_rt.clone(),
                     sla,
                     flow_id: self.flow_id.clone(),
+                    route_targets: self.route_targets.clone(),
                 })
             }
             _ => None,
@@ -438,6 +458,22 @@ impl ControlSection {
             }
         };
         let token_mode = cfg.tables.srou.as_ref().map(|s| s.token_mode);
+        if let Some(adj) = &self.dyncast_adjacency {
+            if cfg.tables.dyncast.is_none() {
+                return Err(bad(
+                    "dyncast_adjacency",
+                    "a [tables.dyncast] section (source RLOCs) to add etcd's mappings to",
+                    "none".into(),
+                ));
+            }
+            if !cfg.adjacency.iter().any(|a| &a.name == adj) {
+                return Err(bad(
+                    "dyncast_adjacency",
+                    "the name of an [[adjacency]]",
+                    format!("{adj:?}"),
+                ));
+            }
+        }
         Ok(ControllerConfig {
             etcd: EtcdOptions {
                 endpoints: self.endpoints.clone(),
@@ -460,6 +496,7 @@ impl ControlSection {
             overlay,
             service,
             token_mode,
+            dyncast_adjacency: self.dyncast_adjacency.clone(),
         })
     }
 }
@@ -561,6 +598,32 @@ pub fn merge_tokens(tables: &mut crate::config::TablesConfig, tokens: TokenField
                 srou.block.push(t);
             }
         }
+    }
+}
+
+/// Lays route-control rules over the tables (after the overlay routes, so a rule replaces
+/// an EVPN route for the same destination); what cannot go in is logged.
+pub fn merge_control(
+    tables: &mut crate::config::TablesConfig,
+    control: &ctrl_plane::compile::srou::CompiledControl,
+) {
+    if let (Some(srou), Some(overlay)) = (tables.srou.as_mut(), tables.overlay.as_mut()) {
+        for (key, why) in control.merge_into(srou, overlay) {
+            tracing::warn!(rule = ?key, reason = ?why, "route-control rule left out");
+        }
+    }
+}
+
+/// etcd's dynamic-anycast mappings over the file's: an EID etcd maps replaces the file's
+/// mapping of the same EID.
+pub fn merge_dyncast(
+    tables: &mut crate::config::TablesConfig,
+    mappings: Vec<fwd_core::dyncast::config::MappingConfig>,
+) {
+    if let Some(d) = tables.dyncast.as_mut() {
+        d.mapping
+            .retain(|m| !mappings.iter().any(|e| e.dseid == m.dseid));
+        d.mapping.extend(mappings);
     }
 }
 

@@ -176,6 +176,8 @@ fn print_config(out: &mut impl Write, cfg: &Config, file: &Path) -> std::io::Res
                 ("overlay", cc.overlay.is_some()),
                 ("service", cc.service.is_some()),
                 ("srou tokens", cc.token_mode.is_some()),
+                ("route control", cc.overlay.is_some()),
+                ("dyncast", cc.dyncast_adjacency.is_some()),
             ]
             .into_iter()
             .filter_map(|(n, on)| on.then_some(n))

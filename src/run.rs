@@ -216,6 +216,12 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
                 if let Some(t) = c.tokens {
                     crate::control::merge_tokens(&mut next.tables, t);
                 }
+                if let Some(ctl) = &c.control {
+                    crate::control::merge_control(&mut next.tables, ctl);
+                }
+                if let Some(m) = c.dyncast {
+                    crate::control::merge_dyncast(&mut next.tables, m);
+                }
                 let pipeline = next
                     .build_pipeline(&ids, &macs, &file)
                     .map_err(|e| e.to_string())?;

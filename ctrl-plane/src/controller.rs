@@ -24,13 +24,14 @@ use fwd_core::mpls::MplsConfig;
 use tokio::sync::watch;
 
 use crate::compile::overlay::{compile_overlay, OverlayCompiled, OverlayContext};
-use crate::compile::srou::TokenFields;
+use crate::compile::srou::{compile_control, CompiledControl, ControlParams, TokenFields};
 use crate::compile::{self, mpls::MplsCompileOptions, ServiceContext};
 use crate::etcd::client::{connect, Backoff, EtcdError, EtcdOptions};
 use crate::etcd::registration::{self, NodeIdentity, Registered};
 use crate::etcd::schema::{Key, LinkStats, Locator, Value};
 use crate::etcd::watch::{SyncOptions, SyncReason, Syncer};
 use crate::etcd::View;
+use fwd_core::dyncast::config::MappingConfig;
 use fwd_core::service::ServiceConfig;
 use fwd_core::srou::AclMode;
 
@@ -69,6 +70,9 @@ pub struct ControllerConfig {
     pub service: Option<ServiceContext>,
     /// Token lists to compile (with this mode), when the node has SRoU tables.
     pub token_mode: Option<AclMode>,
+    /// The adjacency dynamic-anycast RLOCs from etcd are reached through, when the node
+    /// is an ITR.
+    pub dyncast_adjacency: Option<String>,
 }
 
 /// The tables compiled from one state of the view.
@@ -84,6 +88,10 @@ pub struct Compiled {
     pub service: Option<ServiceConfig>,
     /// SRoU token lists from `/token`, `/identity` and `/policy`, when etcd holds any.
     pub tokens: Option<TokenFields>,
+    /// Route-control rules (`/control`) as SRoU policies and overlay routes.
+    pub control: Option<CompiledControl>,
+    /// Dynamic-anycast mappings from `/dyncast`.
+    pub dyncast: Option<Vec<MappingConfig>>,
     /// What was left out, and why.
     pub warnings: Vec<String>,
 }
@@ -116,6 +124,8 @@ pub struct CompileContext {
     pub service: Option<ServiceContext>,
     /// SRoU token lists.
     pub token_mode: Option<AclMode>,
+    /// Dynamic anycast.
+    pub dyncast_adjacency: Option<String>,
 }
 
 /// Compiles the node's tables from the view.
@@ -152,14 +162,63 @@ pub fn compile_view(view: &View, node: &str, ctx: &CompileContext) -> Compiled {
     let tokens = ctx
         .token_mode
         .and_then(|m| compile::compile_tokens(view, node, m, &mut warnings));
+    let control = ctx
+        .overlay
+        .as_ref()
+        .map(|o| compile_route_control(view, o, &mut warnings));
+    let dyncast = ctx
+        .dyncast_adjacency
+        .as_ref()
+        .map(|adj| compile::compile_dyncast(view, adj, &mut warnings));
     Compiled {
         revision: view.revision(),
         mpls,
         overlay,
         service,
         tokens,
+        control,
+        dyncast,
         warnings,
     }
+}
+
+/// Route-control rules of the view (`/control/<RT>/2|5/...`) compiled for this node: the
+/// RTs it maps to VNIDs, its first locator as source, its flow ID.
+fn compile_route_control(
+    view: &View,
+    ctx: &OverlayContext,
+    warnings: &mut Vec<String>,
+) -> CompiledControl {
+    let mut st = crate::policy::PolicyState::new(Duration::ZERO);
+    let now = Instant::now();
+    let mut source = None;
+    for (k, v) in view.iter() {
+        match (k, v) {
+            (Key::Control { .. }, Value::Text(t)) => {
+                if let Err(e) = st.put(&k.path(), t, now) {
+                    warnings.push(format!("control: {e}"));
+                }
+            }
+            (Key::Service { name, .. }, Value::Locators(l)) if name == &ctx.node => {
+                source = l.first().map(|l| l.local);
+            }
+            _ => {}
+        }
+    }
+    let flow_id = fwd_core::srou::config::parse_flow_id(&ctx.flow_id).unwrap_or_default();
+    let vnid_of_rt = |rt: &str| ctx.route_targets.get(rt).copied();
+    let params = ControlParams {
+        source_v4: source.filter(|s| s.is_ipv4()),
+        source_v6: source.filter(|s| s.is_ipv6()),
+        flow_id,
+        vnid_of_rt: &vnid_of_rt,
+        service_segment: true,
+    };
+    let out = compile_control(&st.control, &params);
+    for (key, why) in &out.not_installed {
+        warnings.push(format!("control: {key:?} not installed: {why:?}"));
+    }
+    out
 }
 
 /// The link-state keys this node should hold: one per configured link whose neighbour's
@@ -313,6 +372,7 @@ async fn run<P>(
         overlay: cfg.overlay.clone(),
         service: cfg.service.clone(),
         token_mode: cfg.token_mode,
+        dyncast_adjacency: cfg.dyncast_adjacency.clone(),
     };
     let c2 = connector.clone();
     let syncer = tokio::spawn(async move {
@@ -346,6 +406,8 @@ async fn run<P>(
                         && l.overlay == compiled.overlay
                         && l.service == compiled.service
                         && l.tokens == compiled.tokens
+                        && l.control == compiled.control
+                        && l.dyncast == compiled.dyncast
                         && l.warnings == compiled.warnings
                 });
                 if same {
@@ -556,5 +618,69 @@ mod tests {
         let mut s = CpuSampler::default();
         let (c, m) = s.sample().expect("/proc is readable");
         assert!((0.0..=100.0).contains(&c) && m > 0.0 && m <= 100.0);
+    }
+
+    #[test]
+    fn route_control_rules_from_etcd_compile_into_policies_and_routes() {
+        let mut v = View::new();
+        v.put(b"/node/fabric/a", b"1,0,,");
+        v.put(
+            b"/service/fabric/a",
+            b"a/1/10.99.1.1:8811/198.51.100.1:8811/p0/1000/1000",
+        );
+        v.put(
+            b"/control/rt100/5/*/*/10.7.0.0/16",
+            b"10.99.2.1:8811,10.99.3.1:8811",
+        );
+        v.put(b"/control/rt999/5/*/*/10.8.0.0/16", b"10.99.2.1:8811");
+        let ctx = CompileContext {
+            overlay: Some(OverlayContext {
+                node: "a".into(),
+                vnids: [100].into_iter().collect(),
+                flow_id: "0x000123".into(),
+                route_targets: [("rt100".to_string(), 100)].into_iter().collect(),
+                ..OverlayContext::default()
+            }),
+            ..CompileContext::default()
+        };
+        let c = compile_view(&v, "a", &ctx);
+        let control = c.control.expect("route control compiled");
+        assert_eq!(control.installs.len(), 1, "{control:?}");
+        assert_eq!(
+            control.installs[0].policy.path,
+            vec!["10.99.2.1:8811", "10.99.3.1:8811"]
+        );
+        assert_eq!(control.installs[0].policy.source, "10.99.1.1:8811");
+        // rt999 is imported by no VRF here.
+        assert_eq!(control.not_installed.len(), 1);
+        // Into the file's tables, and through the data plane's builders.
+        let mut srou = fwd_core::srou::config::SrouConfig::default();
+        srou.locators.push(fwd_core::srou::config::LocatorConfig {
+            address: "10.99.1.1:8811".into(),
+            decap: true,
+        });
+        srou.default_next_hop = Some(fwd_core::srou::config::AdjacencyConfig {
+            port: "core".into(),
+            dst_mac: "02:00:00:00:00:02".into(),
+            src_mac: None,
+        });
+        let mut overlay = fwd_core::overlay::config::OverlayConfig::default();
+        overlay.vrf.push(fwd_core::overlay::config::VrfConfig {
+            vnid: 100,
+            ports: vec![],
+            vlan: None,
+        });
+        assert!(control.merge_into(&mut srou, &mut overlay).is_empty());
+        assert_eq!(overlay.route5.len(), 1);
+        let port = |_: &str| {
+            Some(fwd_core::srou::config::PortRef {
+                id: 0,
+                mac: [2, 0, 0, 0, 0, 1],
+            })
+        };
+        let tables = srou.build(&port).expect("SRoU tables build");
+        overlay
+            .build(|_| Some(0), |n| tables.policy_index(n))
+            .expect("overlay routes build");
     }
 }

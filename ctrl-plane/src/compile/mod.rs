@@ -242,6 +242,54 @@ pub fn compile_tokens(
     Some(srou::token_fields(&decisions, mode))
 }
 
+/// The dynamic-anycast map cache of the view (seed `002_*`): `/dyncast/<eid>/<rloc>` =
+/// `priority,weight`, grouped by EID, every RLOC reached through `adjacency` (the underlay
+/// next hop). At most [`fwd_core::dyncast::map_cache::MAX_RLOCS`] RLOCs per EID are kept
+/// (best priority, then highest weight, then address); the rest are reported.
+pub fn compile_dyncast(
+    view: &View,
+    adjacency: &str,
+    warnings: &mut Vec<String>,
+) -> Vec<fwd_core::dyncast::config::MappingConfig> {
+    use fwd_core::dyncast::config::{MappingConfig, RlocConfig};
+    use fwd_core::dyncast::map_cache::MAX_RLOCS;
+    let mut by_eid: BTreeMap<std::net::IpAddr, Vec<(u8, u8, std::net::IpAddr)>> = BTreeMap::new();
+    for (k, v) in view.iter() {
+        if let (Key::DyncastRloc { eid, rloc }, Value::Rloc { priority, weight }) = (k, v) {
+            by_eid
+                .entry(*eid)
+                .or_default()
+                .push((*priority, *weight, *rloc));
+        }
+    }
+    by_eid
+        .into_iter()
+        .map(|(eid, mut rlocs)| {
+            rlocs.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+            if rlocs.len() > MAX_RLOCS {
+                warnings.push(format!(
+                    "dyncast: {eid} has {} RLOCs; the best {MAX_RLOCS} are used",
+                    rlocs.len()
+                ));
+                rlocs.truncate(MAX_RLOCS);
+            }
+            MappingConfig {
+                dseid: eid.to_string(),
+                instance_id: None,
+                rlocs: rlocs
+                    .into_iter()
+                    .map(|(priority, weight, rloc)| RlocConfig {
+                        address: rloc.to_string(),
+                        priority,
+                        weight,
+                        adjacency: adjacency.to_string(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,5 +435,43 @@ mod tests {
         assert!(!t.block.contains(&"0x000002".to_string()));
         assert!(t.permit.contains(&"0x0000bb".to_string()));
         assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn dyncast_rlocs_group_by_eid_best_first_and_bounded() {
+        let mut v = View::new();
+        v.put(b"/dyncast/198.51.100.10/192.0.2.3", b"1,30");
+        v.put(b"/dyncast/198.51.100.10/192.0.2.2", b"1,70");
+        v.put(b"/dyncast/198.51.100.10/192.0.2.4", b"2,100");
+        v.put(b"/dyncast/2001:db8::10/2001:db8::2", b"1,1");
+        for i in 0..40 {
+            v.put(
+                format!("/dyncast/198.51.100.99/10.0.0.{i}").as_bytes(),
+                b"5,1",
+            );
+        }
+        let mut w = Vec::new();
+        let m = compile_dyncast(&v, "core", &mut w);
+        assert_eq!(m.len(), 3);
+        let a = m.iter().find(|x| x.dseid == "198.51.100.10").unwrap();
+        let order: Vec<&str> = a.rlocs.iter().map(|r| r.address.as_str()).collect();
+        assert_eq!(order, ["192.0.2.2", "192.0.2.3", "192.0.2.4"]);
+        assert_eq!(a.rlocs[0].adjacency, "core");
+        let big = m.iter().find(|x| x.dseid == "198.51.100.99").unwrap();
+        assert_eq!(big.rlocs.len(), fwd_core::dyncast::map_cache::MAX_RLOCS);
+        assert_eq!(w.len(), 1, "{w:?}");
+        // What compiles is what the data plane builds.
+        let cfg = fwd_core::dyncast::DyncastConfig {
+            source_v4: Some("192.0.2.1".into()),
+            source_v6: Some("2001:db8::1".into()),
+            mapping: m,
+            ..Default::default()
+        };
+        let adj = fwd_core::adjacency::Adjacency {
+            port: 0,
+            dst_mac: [2, 0, 0, 0, 0, 1],
+            src_mac: [2, 0, 0, 0, 0, 2],
+        };
+        cfg.build(|_| Some(adj)).expect("the data plane takes it");
     }
 }

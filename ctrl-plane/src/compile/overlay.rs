@@ -18,7 +18,7 @@
 //!   destinations then miss in the data plane (a counted `no-route` drop), rather than
 //!   taking a path that breaks the SLA.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use fwd_core::overlay::config::{OverlayConfig, Route2Config, Route5Config};
 use fwd_core::srou::config::PolicyConfig;
@@ -41,6 +41,8 @@ pub struct OverlayContext {
     pub sla: BTreeMap<String, Sla>,
     /// Flow ID (token) put in the policies, hex; empty for none.
     pub flow_id: String,
+    /// Route targets of `/control/<RT>/...` rules and the VNID each steers in.
+    pub route_targets: BTreeMap<String, u32>,
 }
 
 /// The compiled overlay: policies and routes (VRFs stay the file's).
@@ -185,6 +187,10 @@ pub fn compile_overlay(view: &View, ctx: &OverlayContext) -> OverlayCompiled {
         Some(name)
     };
 
+    // The target of each (egress, VNID, tag), decided once: routes share a few, and each
+    // decision allocates its keys and name and searches two maps (most of the compile time
+    // of 100k routes before this).
+    let mut targets: HashMap<(&str, u32, &str), Option<String>> = HashMap::new();
     for (k, v) in view.iter() {
         let (
             rt,
@@ -209,7 +215,11 @@ pub fn compile_overlay(view: &View, ctx: &OverlayContext) -> OverlayCompiled {
         {
             continue;
         }
-        let Some(target) = policy_for(system, *vnid, policy, &mut out) else {
+        let Some(target) = targets
+            .entry((system.as_str(), *vnid, policy.as_str()))
+            .or_insert_with(|| policy_for(system, *vnid, policy, &mut out))
+            .clone()
+        else {
             continue;
         };
         match k {
@@ -281,6 +291,7 @@ mod tests {
             .into_iter()
             .collect(),
             flow_id: "0x000123".into(),
+            route_targets: BTreeMap::new(),
         }
     }
 
