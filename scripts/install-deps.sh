@@ -3,7 +3,8 @@
 # Idempotent: only missing packages are installed. Needs root (or sudo).
 set -euo pipefail
 
-# pkg-config + libdpdk-dev: dpdk-sys finds DPDK 22.11; dpdk: dpdk-testpmd, the perf baseline;
+# pkg-config + libdpdk-dev: dpdk-sys finds DPDK 22.11; dpdk: the PMD plugins; dpdk-dev:
+# dpdk-testpmd, the perf baseline (Debian 12 ships it there, not in dpdk);
 # clang + libclang-dev: bindgen; libpcap-dev: the net_pcap PMD; tshark reads test outputs;
 # python3-scapy builds test inputs (Debian's /usr/bin/python3); iproute2 for the tap test;
 # protobuf-compiler: etcd-client's build script runs prost-build (protoc); etcd-server and
@@ -12,7 +13,7 @@ set -euo pipefail
 PKGS=(
   pkg-config
   libdpdk-dev
-  dpdk
+  dpdk dpdk-dev
   clang libclang-dev
   libpcap-dev
   tshark

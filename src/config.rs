@@ -7,10 +7,12 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use dpdk_sys::device::parse_device;
 use fwd_core::adjacency::Adjacency;
 use fwd_core::pipeline::Pipeline;
+use fwd_core::stamp::ProbeResults;
 pub use fwd_core::wire::ethernet::parse_mac;
 use serde::Deserialize;
 
@@ -432,12 +434,34 @@ impl Config {
     }
 
     /// Builds the forwarding snapshot: cross-connects and tables, given each configured
-    /// port's DPDK id and MAC (in `[[port]]` order).
+    /// port's DPDK id and MAC (in `[[port]]` order). STAMP session-senders get results of
+    /// their own: a run uses [`Config::build_pipeline_with_probes`].
     pub fn build_pipeline(
         &self,
         port_ids: &[u16],
         port_macs: &[[u8; 6]],
         file: &Path,
+    ) -> Result<Pipeline, ConfigError> {
+        self.build_pipeline_with_probes(port_ids, port_macs, file, None)
+    }
+
+    /// True if `[tables.stamp]` lists session-senders (the run then needs a probe pool).
+    pub fn has_stamp_senders(&self) -> bool {
+        self.tables
+            .stamp
+            .as_ref()
+            .is_some_and(|s| !s.sender.is_empty())
+    }
+
+    /// [`Config::build_pipeline`] whose STAMP session-senders write to `probes`: the one
+    /// [`ProbeResults`] a run creates and passes to every snapshot it builds, so the
+    /// results survive table replacements.
+    pub fn build_pipeline_with_probes(
+        &self,
+        port_ids: &[u16],
+        port_macs: &[[u8; 6]],
+        file: &Path,
+        probes: Option<&Arc<ProbeResults>>,
     ) -> Result<Pipeline, ConfigError> {
         let invalid = |field: String, expected: String, got: String| ConfigError::Invalid {
             file: file.to_path_buf(),
@@ -546,7 +570,7 @@ impl Config {
         }
         if let Some(stamp) = &self.tables.stamp {
             let tables = stamp
-                .build()
+                .build_with(named, probes)
                 .map_err(|e| invalid(e.field, e.expected, e.got))?;
             p.set_stamp(tables);
         }
@@ -735,6 +759,50 @@ dst_mac = "02:00:00:00:00:02"
             e.contains("tables.mpls.swap_block[0].first"),
             "overlap is refused: {e}"
         );
+    }
+
+    #[test]
+    fn stamp_senders_resolve_adjacencies_and_share_results() {
+        let ok = format!(
+            "{GOOD}\n[[adjacency]]\nname = \"to-b\"\nport = \"b\"\ndst_mac = \"02:00:00:00:00:0b\"\n\n\
+             [tables.stamp]\nenabled = false\n\n[[tables.stamp.sender]]\nid = 5\nadjacency = \"to-b\"\n\
+             source = \"10.0.0.1\"\nsource_port = 40862\nreflector = \"10.0.0.2\"\ninterval_ms = 50\n"
+        );
+        let c = load(&ok).expect("valid sender");
+        assert!(c.has_stamp_senders());
+        let probes = Arc::new(ProbeResults::new());
+        let build = || {
+            c.build_pipeline_with_probes(
+                &[3, 4],
+                &[[0; 6], [9; 6]],
+                Path::new("t.toml"),
+                Some(&probes),
+            )
+            .expect("builds")
+        };
+        let (p1, p2) = (build(), build());
+        let s = &p1.stamp().sender().sessions()[0];
+        assert_eq!(s.params().adjacency.port, 4);
+        assert_eq!(s.params().adjacency.src_mac, [9; 6], "the port's own MAC");
+        assert_eq!(s.interval_ns(), 50_000_000);
+        assert_eq!(
+            p1.stamp().sender(),
+            p2.stamp().sender(),
+            "same results, same slot"
+        );
+        assert!(Arc::ptr_eq(p1.stamp().sender().results().unwrap(), &probes));
+        assert_eq!(probes.snapshot().len(), 1);
+        assert!(!load(GOOD).unwrap().has_stamp_senders());
+
+        let e = err(&ok.replace("adjacency = \"to-b\"", "adjacency = \"to-z\""));
+        assert!(
+            e.contains("t.toml") && e.contains("tables.stamp.sender[0].adjacency"),
+            "{e}"
+        );
+        let e = err(&ok.replace("source_port = 40862", "source_port = 862"));
+        assert!(e.contains("tables.stamp.sender[0].source_port"), "{e}");
+        let e = err(&ok.replace("interval_ms = 50", "interval = 50"));
+        assert!(e.contains("unknown field `interval`"), "{e}");
     }
 
     #[test]

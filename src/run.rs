@@ -13,6 +13,7 @@ use dpdk_sys::mempool::PktMempool;
 use dpdk_sys::port::{self, Port, PortStats};
 use fwd_core::counters::{CounterSnapshot, WorkerCounters};
 use fwd_core::rcu::Publisher;
+use fwd_core::stamp::{ProbeResults, SessionSnapshot};
 use fwd_core::worker::{self, IdlePolicy, LcoreWork, RxWork};
 use serde::Serialize;
 
@@ -80,6 +81,8 @@ pub struct RunReport {
     pub ports: Vec<PortReport>,
     /// The control thread, when `[control]` is configured.
     pub control: Option<crate::control::ControlReport>,
+    /// STAMP session-senders (`[[tables.stamp.sender]]`): each session's figures.
+    pub stamp_sessions: Vec<SessionSnapshot>,
 }
 
 struct Task {
@@ -114,6 +117,26 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
         )
         .context("creating the mbuf pool (with --no-huge, keep mempool.mbufs within -m)")?,
     );
+
+    // STAMP session-senders: ONE results block for the whole run, handed to every snapshot
+    // built below and by the control thread (results survive table replacements), and a
+    // pool of their own for the probes, used by the first lcore only.
+    let probes = Arc::new(ProbeResults::new());
+    let probe_pool = if cfg.has_stamp_senders() {
+        // Room for every TX ring full of probes: drivers free sent mbufs lazily.
+        let n = cfg.ports.iter().map(|p| u32::from(p.tx_desc)).sum::<u32>() + 256;
+        let pool = PktMempool::create(
+            "srgate_probe",
+            n.next_power_of_two() - 1,
+            0,
+            dpdk_sys::mempool::DEFAULT_DATA_ROOM,
+            eal.socket_id(),
+        )
+        .context("creating the STAMP probe pool")?;
+        Some(Arc::new(pool))
+    } else {
+        None
+    };
 
     let tasks: Vec<Task> = cfg
         .ports
@@ -157,7 +180,7 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
 
     let ids: Vec<u16> = ports.iter().map(Port::id).collect();
     let macs: Vec<[u8; 6]> = ports.iter().map(Port::mac).collect();
-    let pipeline = cfg.build_pipeline(&ids, &macs, config_file)?;
+    let pipeline = cfg.build_pipeline_with_probes(&ids, &macs, config_file, Some(&probes))?;
     let mut tables = Publisher::new(pipeline);
     let counters: Vec<WorkerCounters> = tasks.iter().map(|_| WorkerCounters::default()).collect();
     let idle = IdlePolicy {
@@ -186,6 +209,7 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
             tx,
             pipeline: tables.reader(),
             idle,
+            probe_pool: if slot == 0 { probe_pool.clone() } else { None },
         });
     }
 
@@ -194,6 +218,7 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
         lcores = used,
         "data plane running (SIGINT or SIGTERM stops it)"
     );
+    let publish_probes = Arc::clone(&probes);
     // The control thread owns the publisher from here on: the workers hold readers.
     let controller = match &cfg.control {
         Some(section) => {
@@ -223,7 +248,7 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
                     crate::control::merge_dyncast(&mut next.tables, m);
                 }
                 let pipeline = next
-                    .build_pipeline(&ids, &macs, &file)
+                    .build_pipeline_with_probes(&ids, &macs, &file, Some(&publish_probes))
                     .map_err(|e| e.to_string())?;
                 let generation = tables.publish(pipeline);
                 tables.reclaim();
@@ -303,8 +328,9 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
             counters: snap,
         });
     }
-    // Stop and close the ports (pcap output is flushed on close), then the pool, then EAL.
+    // Stop and close the ports (pcap output is flushed on close), then the pools, then EAL.
     drop(ports);
+    drop(probe_pool);
     drop(pool);
     let report = RunReport {
         dpdk_version: dpdk_sys::eal::version(),
@@ -313,6 +339,7 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
         workers,
         ports: port_reports,
         control,
+        stamp_sessions: probes.snapshot(),
     };
     if let Some(path) = &opts.stats_json {
         let json = serde_json::to_string_pretty(&report)?;
@@ -479,6 +506,24 @@ pub fn print_report(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> 
             out,
             "port {} ({}): ipackets {} opackets {} imissed {} ierrors {} oerrors {} rx_nombuf {}",
             p.name, p.id, p.ipackets, p.opackets, p.imissed, p.ierrors, p.oerrors, p.rx_nombuf
+        )?;
+    }
+    for s in &r.stamp_sessions {
+        writeln!(
+            out,
+            "stamp session {}: sent {} received {} late {} dup {} | rtt min/mean/max {:.1}/{:.1}/{:.1} us | delay {:.1} us jitter {:.1} us | loss {} ppm of {}",
+            s.id,
+            s.sent,
+            s.received,
+            s.late,
+            s.duplicates,
+            s.rtt_min_ns as f64 / 1e3,
+            s.rtt_mean_ns as f64 / 1e3,
+            s.rtt_max_ns as f64 / 1e3,
+            s.delay_us,
+            s.jitter_us,
+            s.loss_ppm,
+            s.window_sent
         )?;
     }
     Ok(())

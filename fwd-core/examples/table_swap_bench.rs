@@ -124,6 +124,7 @@ fn main() {
         tx,
         pipeline: tables.reader(),
         idle: IdlePolicy::default(),
+        probe_pool: None,
     };
     let mut inject = pa.tx_queue(0).expect("a tx");
     let mut collect = pb.rx_queue(0).expect("b rx");

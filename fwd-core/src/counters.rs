@@ -62,11 +62,13 @@ pub enum Handler {
     Dyncast = 10,
     /// Dynamic anycast: decapsulated at this ETR.
     DyncastDecap = 11,
+    /// STAMP reply consumed by one of this node's session-senders (never forwarded).
+    StampSender = 12,
 }
 
 impl Handler {
     /// Every handler, in counter order.
-    pub const ALL: [Handler; 12] = [
+    pub const ALL: [Handler; 13] = [
         Handler::Ipv4,
         Handler::Ipv6,
         Handler::Mpls,
@@ -79,6 +81,7 @@ impl Handler {
         Handler::ServiceLocal,
         Handler::Dyncast,
         Handler::DyncastDecap,
+        Handler::StampSender,
     ];
 
     /// Stable short name.
@@ -96,6 +99,7 @@ impl Handler {
             Handler::ServiceLocal => "service-local",
             Handler::Dyncast => "dyncast",
             Handler::DyncastDecap => "dyncast-decap",
+            Handler::StampSender => "stamp-sender",
         }
     }
 }
@@ -118,7 +122,8 @@ pub struct WorkerCounters {
     pub loops: Counter,
     /// Longest poll loop seen, in TSC cycles (written by the worker, a max, not a sum).
     pub max_loop_cycles: Counter,
-    /// Packets forwarded per handler.
+    /// Packets forwarded per handler (for [`Handler::StampSender`]: consumed, see
+    /// [`crate::pipeline::Action::consumed`]).
     pub handled: [Counter; Handler::ALL.len()],
     /// Drops per reason.
     pub drops: [Counter; DropReason::COUNT],

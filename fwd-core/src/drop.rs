@@ -104,6 +104,12 @@ drop_reasons! {
     StampNoReversePath => "stamp-no-reverse-path", "SRH path segment of a STAMP test packet has no reverse segment list";
     StampNoHeadroom => "stamp-no-headroom", "packet buffer headroom too small for the STAMP reply (44-byte padding or reverse SRH)";
     StampTooBig => "stamp-too-big", "STAMP reply would exceed the IPv6 payload length limit";
+    StampReplyTooShort => "stamp-reply-too-short", "reply to a STAMP session-sender shorter than the 44-byte Session-Reflector packet";
+    StampReplyBadChecksum => "stamp-reply-bad-checksum", "UDP checksum of a reply to a STAMP session-sender does not verify (or is 0 over IPv6)";
+    StampReplyFragment => "stamp-reply-fragment", "fragmented reply to a STAMP session-sender (no reassembly)";
+    StampReplyWrongPeer => "stamp-reply-wrong-peer", "packet to a STAMP session-sender's address and port from another address or port than its reflector";
+    StampReplyUnknownSeq => "stamp-reply-unknown-seq", "reply to a STAMP session-sender whose Session-Sender Sequence Number it has not sent";
+    StampProbeNoMbuf => "stamp-probe-no-mbuf", "STAMP session-sender test packet not sent: the probe mbuf pool is empty";
     OverlayNoRoute => "overlay-no-route", "no EVPN type-2 (MAC/IP) or type-5 (prefix) route in the ingress VRF for the destination";
     OverlayBadTarget => "overlay-bad-target", "overlay route target names no SRoU policy in the published tables";
     ServiceSidNotLast => "service-sid-not-last", "computing SID (END.CG/END.CL/END.C) active with SRH Segments Left above 0";

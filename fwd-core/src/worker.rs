@@ -5,19 +5,28 @@
 //! port, so no queue is ever shared between threads. The loop never locks, never allocates
 //! and never panics on packet data: the per-packet decision is [`Pipeline::process`], a pure
 //! function over the frame bytes.
+//!
+//! The lcore given a probe pool ([`LcoreWork::probe_pool`]; srgate: the first one) also
+//! runs the STAMP session-senders of the current snapshot between polls
+//! ([`crate::stamp::sender::ProbeScheduler`]): at most every few microseconds it compares
+//! the TSC with each session's due time and sends what is due on its own TX queue of the
+//! session's port, one mbuf from the probe pool each.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use dpdk_sys::cycles::{rdtsc, tsc_hz};
 
 use crate::clock::TscClock;
 use dpdk_sys::mbuf::{PktBurst, BURST_CAPACITY};
+use dpdk_sys::mempool::PktMempool;
 use dpdk_sys::port::{RxQueue, TxQueue};
 
 use crate::counters::WorkerCounters;
 use crate::drop::DropReason;
-use crate::pipeline::{Action, Pipeline, WorkerCtx, MAX_PORTS};
+use crate::pipeline::{Action, Pipeline, WorkerCtx, CONSUMED_PORT, MAX_PORTS};
 use crate::rcu::Reader;
+use crate::stamp::sender::{ProbeScheduler, SendError, SenderSession};
 
 /// Packets asked of an RX queue per poll (DPDK's customary 32).
 pub const RX_BURST: usize = 32;
@@ -59,6 +68,9 @@ pub struct LcoreWork<'p, 'c> {
     pub pipeline: Reader<Pipeline>,
     /// Idle back-off.
     pub idle: IdlePolicy,
+    /// Where STAMP session-sender test packets come from: set on exactly one lcore, which
+    /// then sends the probes of every session (counted in its first queue's counters).
+    pub probe_pool: Option<Arc<PktMempool>>,
 }
 
 /// Runs `work` until `stop` becomes true. Returns 0 (the lcore return code).
@@ -74,6 +86,8 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
         .pipeline
         .load()
         .new_flow_state((tsc_hz() / 1000).max(1));
+    let mut probes = ProbeScheduler::new(tsc_hz());
+    let mut probe_burst = PktBurst::new();
 
     while !stop.load(Ordering::Relaxed) {
         let mut got_any = false;
@@ -129,6 +143,16 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
             let mut pending_bytes = [0u64; MAX_PORTS];
             for (m, act) in rx_burst.drain().zip(actions.iter()) {
                 match *act {
+                    Action::Forward {
+                        port: CONSUMED_PORT,
+                        handler,
+                    } => {
+                        // Consumed by the data plane itself: counted, freed, not a drop.
+                        c.handled(handler);
+                        if let Err(m) = drop_burst.push(m) {
+                            drop(m);
+                        }
+                    }
                     Action::Forward { port, handler } => {
                         c.handled(handler);
                         let slot = tx_bursts.get_mut(port as usize);
@@ -186,6 +210,20 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
             drop_burst.free_all();
             c.loop_cycles(rdtsc().wrapping_sub(start));
         }
+        if let Some(pool) = &work.probe_pool {
+            let now = rdtsc();
+            if probes.due(now) {
+                let pipeline = work.pipeline.load();
+                let senders = pipeline.stamp().sender();
+                if !senders.is_empty() {
+                    let c = work.rx.first().map(|w| w.counters);
+                    let tx = &mut work.tx;
+                    probes.poll(senders, now, |s, seq| {
+                        send_probe(pool, tx, &mut probe_burst, s, seq, &clock, c)
+                    });
+                }
+            }
+        }
         if got_any {
             empty_polls = 0;
         } else if work.idle.empty_polls > 0 {
@@ -196,4 +234,61 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
         }
     }
     0
+}
+
+/// Builds one STAMP test packet in an mbuf of `pool` and puts it on this lcore's TX queue
+/// of the session's port; never blocks. Failures are counted (`stamp-probe-no-mbuf`,
+/// `tx-queue-full`, `no-route`) and returned for the session's results.
+fn send_probe(
+    pool: &PktMempool,
+    tx: &mut [Option<TxQueue<'_>>],
+    burst: &mut PktBurst,
+    s: &SenderSession,
+    seq: u32,
+    clock: &TscClock,
+    c: Option<&WorkerCounters>,
+) -> Result<(), SendError> {
+    let count = |reason: DropReason| {
+        if let Some(c) = c {
+            c.drop(reason, 1);
+        }
+    };
+    let Some(txq) = tx
+        .get_mut(usize::from(s.params().adjacency.port))
+        .and_then(|q| q.as_mut())
+    else {
+        count(DropReason::NoRoute);
+        return Err(SendError::NoPort);
+    };
+    let len = s.frame_len();
+    let Some(mut m) = pool.alloc() else {
+        count(DropReason::StampProbeNoMbuf);
+        return Err(SendError::NoMbuf);
+    };
+    let written = match m.append(len) {
+        // T1 as late as possible: right before the packet is handed to the queue.
+        Some(frame) => s.emit(frame, seq, clock.ntp_at(rdtsc())),
+        None => None,
+    };
+    if written.is_none() {
+        drop(m);
+        count(DropReason::StampProbeNoMbuf);
+        return Err(SendError::NoMbuf);
+    }
+    if let Err(m) = burst.push(m) {
+        drop(m);
+        count(DropReason::TxQueueFull);
+        return Err(SendError::TxFull);
+    }
+    let sent = txq.tx_burst(burst);
+    burst.free_all();
+    if sent == 0 {
+        count(DropReason::TxQueueFull);
+        return Err(SendError::TxFull);
+    }
+    if let Some(c) = c {
+        c.tx_packets.add(1);
+        c.tx_bytes.add(len as u64);
+    }
+    Ok(())
 }

@@ -12,12 +12,13 @@ pub const EAL: &str = r#"args = ["--no-huge", "-m", "256", "--no-pci", "--no-shc
 
 /// The pktgen binary (built here if the workspace build did not make it yet).
 pub fn pktgen() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let bin = root.join("target/debug/pktgen");
+    // Beside the srgate binary cargo built for these tests (same target directory,
+    // whatever CARGO_TARGET_DIR says).
+    let bin = Path::new(env!("CARGO_BIN_EXE_srgate")).with_file_name("pktgen");
     if !bin.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let st = Command::new(cargo)
-            .current_dir(root)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
             .args(["build", "-p", "pktgen"])
             .status()
             .expect("cargo build -p pktgen");

@@ -55,6 +55,37 @@ pub enum Action {
     Drop(DropReason),
 }
 
+/// The `port` of an [`Action::Forward`] whose packet the data plane consumed itself (a
+/// STAMP reply measured by one of this node's session-senders): the worker counts it
+/// under its handler and frees it; it is neither sent nor a drop. Never a real port
+/// (ports are below [`MAX_PORTS`]).
+pub const CONSUMED_PORT: u16 = u16::MAX;
+
+impl Action {
+    /// The packet was consumed by `handler` (see [`CONSUMED_PORT`]). A forward to a
+    /// pseudo-port rather than a variant of its own, so that matches over [`Action`]
+    /// elsewhere stay exhaustive.
+    #[inline]
+    pub const fn consumed(handler: Handler) -> Action {
+        Action::Forward {
+            port: CONSUMED_PORT,
+            handler,
+        }
+    }
+
+    /// True for [`Action::consumed`].
+    #[inline]
+    pub const fn is_consumed(&self) -> bool {
+        matches!(
+            self,
+            Action::Forward {
+                port: CONSUMED_PORT,
+                ..
+            }
+        )
+    }
+}
+
 /// Error building a pipeline.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PipelineError {
@@ -221,6 +252,18 @@ impl Pipeline {
         match meta.l3 {
             L3Kind::Mpls => self.mpls_packet(in_port, pkt, meta),
             L3Kind::Ipv4 | L3Kind::Ipv6 => {
+                // Replies to this node's own STAMP session-senders, before the reflector
+                // (which never answers a packet from its port anyway): measured and
+                // consumed. Without sessions this is one test of an empty list.
+                let senders = self.stamp.sender();
+                if !senders.is_empty() && meta.is_udp() && senders.claims(meta.dst_port) {
+                    let t4 = ctx.clock.ntp_at(ctx.rx_tsc);
+                    match stamp::sender::receive(senders, pkt.data(), meta, t4) {
+                        Ok(None) => {}
+                        Ok(Some(_)) => return Action::consumed(Handler::StampSender),
+                        Err(reason) => return Action::Drop(reason),
+                    }
+                }
                 // Timestamps cost a TSC read and two conversions: only for test packets.
                 // (An SRv6-encapsulated request has its UDP inside; the reflector finds it.)
                 // `enabled` first: without a reflector, no field of the meta is read here.

@@ -16,11 +16,37 @@
 //! [[tables.stamp.reverse_path]]
 //! path_segment = "2001:db8:ffff::1"
 //! segments = ["2001:db8:d::d1", "2001:db8:c::c1", "2001:db8:b::b1"]
+//!
+//! # This node's own session-senders (see `super::sender`): probe a peer's reflector.
+//! # They run whether or not this node's reflector is enabled (a sender-only node sets
+//! # `enabled = false` and lists no addresses).
+//! [[tables.stamp.sender]]
+//! id = 1                          # unique; names the session's results across reloads
+//! adjacency = "to-b"              # an [[adjacency]]: egress port and MACs
+//! source = "10.0.0.1"             # this node's address the probes come from
+//! source_port = 40862             # this node's UDP port (not udp_port above); replies come here
+//! reflector = "10.0.0.2"          # the peer reflector (same family as source)
+//! reflector_port = 862            # default 862
+//! interval_ms = 100               # default 100 (1..=3600000)
+//! timeout_ms = 1000               # unanswered this long: lost (default 1000; at most 1023 intervals)
+//! loss_window_ms = 10000          # loss is reported over this many ms of settled probes (default 10000)
+//! padding = 0                     # zero bytes after the 44-byte test packet (0..=1400)
+//! ttl = 255                       # TTL / hop limit of the probes (1..=255)
 //! ```
+//!
+//! The senders' Error Estimate is the section's `error_estimate` (one clock per node).
 
 use core::net::{IpAddr, Ipv6Addr};
+use core::time::Duration;
+use std::sync::Arc;
 
 use serde::Deserialize;
+
+use super::sender::{
+    ProbeResults, SenderError, SenderTables, SessionParams, MAX_PADDING, MAX_SESSIONS,
+    MAX_SETTLE_LAG,
+};
+use crate::adjacency::Adjacency;
 
 use super::tables::{
     StampTables, StampTablesError, DEFAULT_PORT, DEFAULT_REPLY_TTL, MAX_OWN_ADDRESSES,
@@ -58,6 +84,9 @@ pub struct StampConfig {
     /// `[[tables.stamp.reverse_path]]`: path segment -> reverse segment list.
     #[serde(default)]
     pub reverse_path: Vec<ReversePathConfig>,
+    /// `[[tables.stamp.sender]]`: this node's STAMP session-senders.
+    #[serde(default)]
+    pub sender: Vec<SenderConfig>,
 }
 
 fn default_true() -> bool {
@@ -82,6 +111,7 @@ impl Default for StampConfig {
             error_estimate: ErrorEstimateConfig::default(),
             p_flag: None,
             reverse_path: Vec::new(),
+            sender: Vec::new(),
         }
     }
 }
@@ -127,6 +157,59 @@ pub struct ReversePathConfig {
     pub segments: Vec<String>,
 }
 
+/// One `[[tables.stamp.sender]]`: a STAMP session-sender of this node.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SenderConfig {
+    /// Session id, unique in the section: names its results across table reloads.
+    pub id: u32,
+    /// Name of the `[[adjacency]]` the probes leave by (egress port and MACs).
+    pub adjacency: String,
+    /// This node's address the probes come from.
+    pub source: String,
+    /// This node's UDP port for the session (replies come back to it).
+    pub source_port: u16,
+    /// The peer reflector's address.
+    pub reflector: String,
+    /// The peer reflector's UDP port (default 862).
+    #[serde(default = "default_port")]
+    pub reflector_port: u16,
+    /// Milliseconds between probes (default 100).
+    #[serde(default = "default_interval_ms")]
+    pub interval_ms: u64,
+    /// Milliseconds after which an unanswered probe is lost (default 1000).
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Milliseconds of settled probes over which loss is reported (default 10000).
+    #[serde(default = "default_loss_window_ms")]
+    pub loss_window_ms: u64,
+    /// Zero bytes after the 44-byte test packet (default 0).
+    #[serde(default)]
+    pub padding: u16,
+    /// TTL / hop limit of the probes (default 255).
+    #[serde(default = "default_sender_ttl")]
+    pub ttl: u8,
+}
+
+fn default_interval_ms() -> u64 {
+    100
+}
+
+fn default_timeout_ms() -> u64 {
+    1000
+}
+
+fn default_loss_window_ms() -> u64 {
+    10_000
+}
+
+fn default_sender_ttl() -> u8 {
+    super::sender::DEFAULT_TTL
+}
+
+/// Most milliseconds between two probes (one hour).
+pub const MAX_INTERVAL_MS: u64 = 3_600_000;
+
 /// A value of `[tables.stamp]` that cannot be built: the field, what was expected, what
 /// was found (the caller adds the file name).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -149,8 +232,24 @@ fn err(field: &str, expected: impl Into<String>, got: impl ToString) -> StampCon
 }
 
 impl StampConfig {
-    /// Checks every value and builds the tables.
+    /// Checks every value and builds the tables; session-senders need
+    /// [`StampConfig::build_with`] (their adjacencies are named).
     pub fn build(&self) -> Result<StampTables, StampConfigError> {
+        self.build_with(|_| None, None)
+    }
+
+    /// Checks every value and builds the tables. `adjacency` resolves the senders'
+    /// adjacency names; `results` is the run's one [`ProbeResults`] (srgate creates it once
+    /// and passes it to every build, so results survive table replacements); `None` gives
+    /// the senders fresh results of their own (validation, tests).
+    pub fn build_with<F>(
+        &self,
+        adjacency: F,
+        results: Option<&Arc<ProbeResults>>,
+    ) -> Result<StampTables, StampConfigError>
+    where
+        F: Fn(&str) -> Option<Adjacency>,
+    {
         let mut b = StampTables::builder();
         b.enabled(self.enabled);
         b.port(self.udp_port).map_err(|_| {
@@ -262,7 +361,148 @@ impl StampConfig {
                 other => err(&at, "a valid reverse path", other),
             })?;
         }
+        if !self.sender.is_empty() {
+            let e = self.error_estimate;
+            let estimate = ErrorEstimate::new(e.synchronized, e.scale, e.multiplier);
+            b.senders(self.build_senders(&adjacency, results, estimate)?);
+        }
         Ok(b.build())
+    }
+
+    fn build_senders<F>(
+        &self,
+        adjacency: &F,
+        results: Option<&Arc<ProbeResults>>,
+        estimate: ErrorEstimate,
+    ) -> Result<SenderTables, StampConfigError>
+    where
+        F: Fn(&str) -> Option<Adjacency>,
+    {
+        if self.sender.len() > MAX_SESSIONS {
+            return Err(err(
+                &format!("{SECTION}.sender"),
+                format!("at most {MAX_SESSIONS} sessions"),
+                self.sender.len(),
+            ));
+        }
+        let results = results
+            .cloned()
+            .unwrap_or_else(|| Arc::new(ProbeResults::new()));
+        let mut t = SenderTables::builder(results);
+        for (i, c) in self.sender.iter().enumerate() {
+            let at = format!("{SECTION}.sender[{i}]");
+            let f = |name: &str| format!("{at}.{name}");
+            let adj = adjacency(&c.adjacency).ok_or_else(|| {
+                err(
+                    &f("adjacency"),
+                    "the name of an [[adjacency]]",
+                    format!("{:?}", c.adjacency),
+                )
+            })?;
+            let ip = |name: &str, s: &str| -> Result<IpAddr, StampConfigError> {
+                s.parse()
+                    .map_err(|_| err(&f(name), "an IPv4 or IPv6 address", format!("{s:?}")))
+            };
+            let source = ip("source", &c.source)?;
+            let reflector = ip("reflector", &c.reflector)?;
+            if source.is_ipv4() != reflector.is_ipv4() {
+                return Err(err(
+                    &f("reflector"),
+                    format!("an address of the same family as source {}", c.source),
+                    format!("{:?}", c.reflector),
+                ));
+            }
+            if c.source_port == 0 || c.source_port == self.udp_port {
+                return Err(err(
+                    &f("source_port"),
+                    format!(
+                        "a UDP port in 1..=65535 other than this node's reflector port \
+                         (udp_port = {})",
+                        self.udp_port
+                    ),
+                    c.source_port,
+                ));
+            }
+            if c.reflector_port == 0 {
+                return Err(err(&f("reflector_port"), "a UDP port in 1..=65535", 0));
+            }
+            if c.interval_ms == 0 || c.interval_ms > MAX_INTERVAL_MS {
+                return Err(err(
+                    &f("interval_ms"),
+                    format!("milliseconds in 1..={MAX_INTERVAL_MS}"),
+                    c.interval_ms,
+                ));
+            }
+            let max_timeout = c.interval_ms.saturating_mul(u64::from(MAX_SETTLE_LAG));
+            if c.timeout_ms == 0 || c.timeout_ms > max_timeout {
+                return Err(err(
+                    &f("timeout_ms"),
+                    format!(
+                        "milliseconds in 1..={max_timeout} (at most {MAX_SETTLE_LAG} intervals \
+                         of interval_ms = {})",
+                        c.interval_ms
+                    ),
+                    c.timeout_ms,
+                ));
+            }
+            if c.loss_window_ms == 0 || c.loss_window_ms / c.interval_ms > u64::from(u32::MAX) {
+                return Err(err(
+                    &f("loss_window_ms"),
+                    "milliseconds, at least 1 (and fewer than 2^32 intervals)",
+                    c.loss_window_ms,
+                ));
+            }
+            if c.padding > MAX_PADDING {
+                return Err(err(
+                    &f("padding"),
+                    format!("bytes in 0..={MAX_PADDING}"),
+                    c.padding,
+                ));
+            }
+            if c.ttl == 0 {
+                return Err(err(&f("ttl"), "a TTL in 1..=255", 0));
+            }
+            let params = SessionParams {
+                id: c.id,
+                adjacency: adj,
+                source,
+                source_port: c.source_port,
+                reflector,
+                reflector_port: c.reflector_port,
+                interval: Duration::from_millis(c.interval_ms),
+                timeout: Duration::from_millis(c.timeout_ms),
+                loss_window: Duration::from_millis(c.loss_window_ms),
+                padding: c.padding,
+                ttl: c.ttl,
+                error_estimate: estimate,
+            };
+            t.session(params).map_err(|e| match e {
+                SenderError::DuplicateId(id) => err(&f("id"), "a session id not used before", id),
+                SenderError::DuplicateSource(..) => err(
+                    &f("source_port"),
+                    format!(
+                        "a (source, source_port) pair not used before ({})",
+                        c.source
+                    ),
+                    c.source_port,
+                ),
+                SenderError::NotUnicast(a) if a == source => {
+                    err(&f("source"), "a unicast address", format!("{:?}", c.source))
+                }
+                SenderError::NotUnicast(_) => err(
+                    &f("reflector"),
+                    "a unicast address",
+                    format!("{:?}", c.reflector),
+                ),
+                SenderError::TooManySessions => err(
+                    &f("id"),
+                    format!("at most {MAX_SESSIONS} distinct session ids in one run"),
+                    c.id,
+                ),
+                other => err(&at, "a valid session", other),
+            })?;
+        }
+        Ok(t.build())
     }
 }
 
@@ -436,6 +676,247 @@ mod tests {
         );
         c.reverse_path[0].segments = vec!["::1".into(); 17];
         assert!(build_err(&c).ends_with("got 17 segments"));
+    }
+
+    fn to_b() -> Adjacency {
+        Adjacency {
+            port: 2,
+            dst_mac: [2, 0, 0, 0, 0, 0xb],
+            src_mac: [2, 0, 0, 0, 0, 0xa],
+        }
+    }
+
+    fn named(name: &str) -> Option<Adjacency> {
+        (name == "to-b").then(to_b)
+    }
+
+    fn sender(id: u32, source: &str, reflector: &str) -> SenderConfig {
+        SenderConfig {
+            id,
+            adjacency: "to-b".into(),
+            source: source.into(),
+            source_port: 40862,
+            reflector: reflector.into(),
+            reflector_port: 862,
+            interval_ms: 100,
+            timeout_ms: 1000,
+            loss_window_ms: 10_000,
+            padding: 0,
+            ttl: 255,
+        }
+    }
+
+    /// A sender-only node: reflector off, two sessions.
+    fn senders() -> StampConfig {
+        StampConfig {
+            enabled: false,
+            error_estimate: ErrorEstimateConfig {
+                synchronized: true,
+                scale: 22,
+                multiplier: 1,
+            },
+            sender: vec![
+                sender(1, "10.0.0.1", "10.0.0.2"),
+                sender(2, "2001:db8::1", "2001:db8::2"),
+            ],
+            ..StampConfig::default()
+        }
+    }
+
+    fn sender_err(c: &StampConfig) -> String {
+        c.build_with(named, None).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn builds_senders_with_shared_results() {
+        let results = Arc::new(ProbeResults::new());
+        let t = senders().build_with(named, Some(&results)).unwrap();
+        assert!(!t.enabled(), "the reflector is off, the senders run");
+        let s = t.sender();
+        assert_eq!(s.sessions().len(), 2);
+        let p = s.sessions()[1].params();
+        assert_eq!(p.adjacency, to_b());
+        assert_eq!(p.source, "2001:db8::1".parse::<IpAddr>().unwrap());
+        assert_eq!((p.source_port, p.reflector_port, p.ttl), (40862, 862, 255));
+        assert_eq!(p.interval, Duration::from_millis(100));
+        assert_eq!(p.error_estimate, ErrorEstimate::new(true, 22, 1));
+        assert!(Arc::ptr_eq(s.results().unwrap(), &results));
+        // Rebuilding (a table replacement) keeps the slots.
+        let again = senders().build_with(named, Some(&results)).unwrap();
+        assert_eq!(again.sender(), t.sender());
+        assert_eq!(results.snapshot().len(), 2);
+        // Without a resolver (plain `build`), the adjacency is unknown.
+        assert_eq!(
+            senders().build().unwrap_err().field,
+            "tables.stamp.sender[0].adjacency"
+        );
+        // No sender: no results at all.
+        assert!(node_d()
+            .build_with(named, Some(&results))
+            .unwrap()
+            .sender()
+            .is_empty());
+    }
+
+    #[test]
+    fn sender_errors_name_the_field() {
+        let check = |f: &dyn Fn(&mut SenderConfig), want: &str| {
+            let mut c = senders();
+            f(&mut c.sender[1]);
+            let e = sender_err(&c);
+            assert!(e.starts_with(want), "{e}\nexpected {want}");
+        };
+        check(
+            &|s| s.adjacency = "to-z".into(),
+            "field `tables.stamp.sender[1].adjacency`: expected the name of an [[adjacency]], got \"to-z\"",
+        );
+        check(
+            &|s| s.source = "2001:db8::zz".into(),
+            "field `tables.stamp.sender[1].source`: expected an IPv4 or IPv6 address",
+        );
+        check(
+            &|s| s.reflector = "10.0.0.2".into(),
+            "field `tables.stamp.sender[1].reflector`: expected an address of the same family \
+             as source 2001:db8::1, got \"10.0.0.2\"",
+        );
+        check(
+            &|s| s.reflector = "ff02::1".into(),
+            "field `tables.stamp.sender[1].reflector`: expected a unicast address",
+        );
+        check(
+            &|s| s.source_port = 862,
+            "field `tables.stamp.sender[1].source_port`: expected a UDP port in 1..=65535 other \
+             than this node's reflector port (udp_port = 862), got 862",
+        );
+        check(
+            &|s| s.source_port = 0,
+            "field `tables.stamp.sender[1].source_port`",
+        );
+        check(
+            &|s| s.reflector_port = 0,
+            "field `tables.stamp.sender[1].reflector_port`: expected a UDP port in 1..=65535, got 0",
+        );
+        check(
+            &|s| s.interval_ms = 0,
+            "field `tables.stamp.sender[1].interval_ms`: expected milliseconds in 1..=3600000, got 0",
+        );
+        check(
+            &|s| s.timeout_ms = 102_400,
+            "field `tables.stamp.sender[1].timeout_ms`: expected milliseconds in 1..=102300 (at \
+             most 1023 intervals of interval_ms = 100), got 102400",
+        );
+        check(
+            &|s| s.loss_window_ms = 0,
+            "field `tables.stamp.sender[1].loss_window_ms`",
+        );
+        check(
+            &|s| s.padding = 1401,
+            "field `tables.stamp.sender[1].padding`: expected bytes in 0..=1400, got 1401",
+        );
+        check(
+            &|s| s.ttl = 0,
+            "field `tables.stamp.sender[1].ttl`: expected a TTL in 1..=255, got 0",
+        );
+        check(
+            &|s| s.id = 1,
+            "field `tables.stamp.sender[1].id`: expected a session id not used before, got 1",
+        );
+        let mut c = senders();
+        c.sender[1] = sender(2, "10.0.0.1", "10.0.0.3");
+        assert_eq!(
+            sender_err(&c),
+            "field `tables.stamp.sender[1].source_port`: expected a (source, source_port) pair \
+             not used before (10.0.0.1), got 40862"
+        );
+        let mut c = senders();
+        c.sender = (0..65).map(|i| sender(i, "10.0.0.1", "10.0.0.2")).collect();
+        assert_eq!(
+            sender_err(&c),
+            "field `tables.stamp.sender`: expected at most 64 sessions, got 65"
+        );
+        // A run's 64 slots all taken by other ids.
+        let results = Arc::new(ProbeResults::new());
+        for id in 100..164 {
+            results.bind(id).unwrap();
+        }
+        assert_eq!(
+            senders()
+                .build_with(named, Some(&results))
+                .unwrap_err()
+                .to_string(),
+            "field `tables.stamp.sender[0].id`: expected at most 64 distinct session ids in one \
+             run, got 1"
+        );
+        // The reflector's own rule still holds when it is enabled.
+        let mut c = senders();
+        c.enabled = true;
+        assert!(sender_err(&c).starts_with("field `tables.stamp.addresses`"));
+    }
+
+    #[test]
+    fn sender_deserializes_with_defaults() {
+        use serde::de::value::MapDeserializer;
+        let c = SenderConfig::deserialize(MapDeserializer::<_, DeError>::new(
+            [
+                ("id", toml_like::U(3)),
+                ("adjacency", toml_like::S("to-b")),
+                ("source", toml_like::S("10.0.0.1")),
+                ("source_port", toml_like::U(40862)),
+                ("reflector", toml_like::S("10.0.0.2")),
+            ]
+            .into_iter(),
+        ))
+        .unwrap();
+        assert_eq!(c, sender(3, "10.0.0.1", "10.0.0.2"));
+        let e = SenderConfig::deserialize(MapDeserializer::<_, DeError>::new(
+            [
+                ("id", toml_like::U(3)),
+                ("adjacency", toml_like::S("to-b")),
+                ("source", toml_like::S("10.0.0.1")),
+                ("source_port", toml_like::U(40862)),
+                ("reflector", toml_like::S("10.0.0.2")),
+                ("interval", toml_like::U(5)),
+            ]
+            .into_iter(),
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown field `interval`"), "{e}");
+    }
+
+    /// Mixed-type values for the map deserializer.
+    mod toml_like {
+        use serde::de::{value, IntoDeserializer};
+
+        pub enum V {
+            U(u64),
+            S(&'static str),
+        }
+        pub use V::{S, U};
+
+        impl<'de> IntoDeserializer<'de, value::Error> for V {
+            type Deserializer = Self;
+            fn into_deserializer(self) -> Self {
+                self
+            }
+        }
+
+        impl<'de> serde::Deserializer<'de> for V {
+            type Error = value::Error;
+            fn deserialize_any<W: serde::de::Visitor<'de>>(
+                self,
+                v: W,
+            ) -> Result<W::Value, value::Error> {
+                match self {
+                    V::U(n) => v.visit_u64(n),
+                    V::S(s) => v.visit_str(s),
+                }
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+                bytes byte_buf option unit unit_struct newtype_struct seq tuple
+                tuple_struct map struct enum identifier ignored_any
+            }
+        }
     }
 
     #[test]

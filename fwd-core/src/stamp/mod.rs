@@ -7,7 +7,11 @@
 //! - [`tables`]: [`StampTables`], the reflector's immutable configuration (own addresses,
 //!   port, P-flag bit, path segment → reverse segment list);
 //! - [`reflector`]: [`reflect`], which turns a test packet into its reply in place;
-//! - [`config`]: the `[tables.stamp]` configuration section and its `build()`.
+//! - [`config`]: the `[tables.stamp]` configuration section and its `build()`;
+//! - [`sender`]: this node's own STAMP Session-Senders ([`sender::SenderTables`] in the
+//!   same tables): test packets sent by a worker, replies measured into the run's shared
+//!   [`sender::ProbeResults`] (delay, jitter, loss) and consumed before the reflector
+//!   sees them.
 //!
 //! A test packet is an Ethernet frame (up to two VLAN tags) holding IPv4/UDP or IPv6/UDP,
 //! optionally with an SRv6 SRH, whose UDP destination port is the configured port (862 by
@@ -108,6 +112,7 @@
 
 pub mod config;
 pub mod reflector;
+pub mod sender;
 pub mod tables;
 pub mod wire;
 
@@ -116,6 +121,7 @@ mod tests;
 
 pub use config::{StampConfig, StampConfigError};
 pub use reflector::{reflect, StampOutcome};
+pub use sender::{ProbeResults, SenderTables, SessionParams, SessionSnapshot};
 pub use tables::{StampTables, StampTablesBuilder, StampTablesError, DEFAULT_PORT};
 pub use wire::{ErrorEstimate, NtpTimestamp};
 

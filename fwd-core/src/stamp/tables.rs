@@ -5,6 +5,7 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::sender::SenderTables;
 use super::wire::ErrorEstimate;
 
 /// The UDP port of STAMP and TWAMP-Test (RFC 8762 §4.1: 862).
@@ -37,9 +38,10 @@ struct PathEntry {
 }
 
 /// The STAMP reflector's tables: enabled flag, UDP port, own addresses, reply settings,
-/// SRH P-flag bit and the path segment → reverse segment list map.
+/// SRH P-flag bit and the path segment → reverse segment list map; and this node's
+/// session-senders ([`SenderTables`], independent of the reflector's `enabled`).
 ///
-/// The default is a disabled reflector (every packet is "not for me").
+/// The default is a disabled reflector (every packet is "not for me") and no sender.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StampTables {
     enabled: bool,
@@ -51,6 +53,7 @@ pub struct StampTables {
     own_v6: Vec<Ipv6Addr>,
     paths: Vec<PathEntry>,
     segments: Vec<Ipv6Addr>,
+    sender: SenderTables,
 }
 
 impl Default for StampTables {
@@ -65,6 +68,7 @@ impl Default for StampTables {
             own_v6: Vec::new(),
             paths: Vec::new(),
             segments: Vec::new(),
+            sender: SenderTables::default(),
         }
     }
 }
@@ -140,6 +144,12 @@ impl StampTables {
     #[inline]
     pub fn reverse_path_count(&self) -> usize {
         self.paths.len()
+    }
+
+    /// This node's STAMP session-senders (empty by default).
+    #[inline]
+    pub fn sender(&self) -> &SenderTables {
+        &self.sender
     }
 }
 
@@ -267,6 +277,13 @@ impl StampTablesBuilder {
             },
         );
         Ok(self)
+    }
+
+    /// This node's session-senders (built with [`SenderTables::builder`]). They run
+    /// whether or not the reflector is enabled.
+    pub fn senders(&mut self, sender: SenderTables) -> &mut Self {
+        self.tables.sender = sender;
+        self
     }
 
     /// The finished tables.
