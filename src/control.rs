@@ -181,9 +181,12 @@ pub struct LinkSection {
     /// IGP metric.
     #[serde(default = "metric")]
     pub metric: u32,
-    /// Delay, microseconds.
+    /// Delay, microseconds (published until the probe measures the link).
     #[serde(default)]
     pub delay_us: u32,
+    /// The `id` of the `[[tables.stamp.sender]]` session probing this link: its delay,
+    /// jitter and loss go to `/stats/linkstate`.
+    pub probe: Option<u32>,
 }
 
 fn metric() -> u32 {
@@ -331,10 +334,25 @@ impl ControlSection {
             if l.metric == 0 {
                 return Err(bad(&format!("link[{n}].metric"), "1 or more", "0".into()));
             }
+            if let Some(id) = l.probe {
+                let known = cfg
+                    .tables
+                    .stamp
+                    .as_ref()
+                    .is_some_and(|s| s.sender.iter().any(|x| x.id == id));
+                if !known {
+                    return Err(bad(
+                        &format!("link[{n}].probe"),
+                        "the id of a [[tables.stamp.sender]] session",
+                        id.to_string(),
+                    ));
+                }
+            }
             links.push(LinkConfig {
                 neighbor: l.neighbor.clone(),
                 metric: l.metric,
                 delay_us: l.delay_us,
+                probe: l.probe,
             });
         }
         if !links.is_empty() && locators.is_empty() {
@@ -493,6 +511,7 @@ impl ControlSection {
             links,
             stats_interval: Duration::from_millis(self.stats_interval_ms.max(100)),
             sync: SyncOptions::default(),
+            probes: None,
             overlay,
             service,
             token_mode,

@@ -222,7 +222,8 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
     // The control thread owns the publisher from here on: the workers hold readers.
     let controller = match &cfg.control {
         Some(section) => {
-            let ccfg = section.controller_config(cfg, config_file)?;
+            let mut ccfg = section.controller_config(cfg, config_file)?;
+            ccfg.probes = Some(Arc::clone(&probes));
             let (base, file) = (cfg.clone(), config_file.to_path_buf());
             let (ids, macs) = (ids.clone(), macs.clone());
             let worker_cores = cfg.dataplane.cores.clone();

@@ -113,3 +113,77 @@ fn a_token_blocked_in_etcd_is_dropped_stays_blocked_while_etcd_is_down_and_passe
     // The lease (3 s) outlived the short outage or was granted again: registered either way.
     assert!(u(&st, "/control/registrations") >= 1);
 }
+
+/// Issue 4 E: each node's data-plane STAMP session-sender probes its neighbour's
+/// reflector over the memif link, and the control thread publishes what it measured under
+/// `/stats/linkstate` (instead of the configured 123456 us) with zero loss.
+#[test]
+fn link_state_in_etcd_is_measured_by_stamp_probes_through_the_data_plane() {
+    let etcd = Etcd::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let sock = tmp.path().join("8.sock");
+    let node = |me: &str, peer: &str, role: &str, mine: &str, theirs: &str| {
+        (
+            format!(
+                "{}[[adjacency]]\nname = \"{peer}\"\nport = \"link\"\ndst_mac = \"02:00:00:00:00:01\"\n\n[tables.stamp]\naddresses = [\"{mine}\"]\n\n[[tables.stamp.sender]]\nid = 1\nadjacency = \"{peer}\"\nsource = \"{mine}\"\nsource_port = 40862\nreflector = \"{theirs}\"\ninterval_ms = 50\n",
+                memif("link", role, &sock)
+            ),
+            format!(
+                "stats_interval_ms = 300\n[[control.link]]\nneighbor = \"{peer}\"\nmetric = 10\ndelay_us = 123456\nprobe = 1\n# {me}\n"
+            ),
+        )
+    };
+    let a = Node::start(
+        tmp.path(),
+        "pa",
+        &etcd.endpoint(),
+        3,
+        &node("pa", "pb", "server", "10.0.0.1", "10.0.0.2"),
+    );
+    let b = Node::start(
+        tmp.path(),
+        "pb",
+        &etcd.endpoint(),
+        3,
+        &node("pb", "pa", "client", "10.0.0.2", "10.0.0.1"),
+    );
+    // Both links measured: delay no longer the configured 123456 us, no loss.
+    let t0 = Instant::now();
+    let measured = loop {
+        let out = etcd.ctl(&["get", "--prefix", "/stats/linkstate/"]);
+        let lines: Vec<&str> = out.lines().collect();
+        let values: Vec<Vec<u64>> = lines
+            .chunks(2)
+            .filter(|c| c.len() == 2)
+            .map(|c| c[1].split(',').filter_map(|x| x.parse().ok()).collect())
+            .collect();
+        if values.len() == 2 && values.iter().all(|v| v.len() == 5 && v[1] != 123_456) {
+            break values;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "link state not measured:\n{out}\n{}",
+            a.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    for v in &measured {
+        let (_jitter, delay, loss, _load, metric) = (v[0], v[1], v[2], v[3], v[4]);
+        assert!(
+            delay < 100_000,
+            "a memif hop measures well under 100 ms: {v:?}"
+        );
+        assert_eq!(loss, 0, "{v:?}");
+        assert_eq!(metric, 10, "the IGP metric stays the configured one");
+    }
+    let sa = a.stop();
+    let sb = b.stop();
+    for s in [&sa, &sb] {
+        let sessions = s["stamp_sessions"].as_array().expect("stamp_sessions");
+        assert!(u(&sessions[0], "/received") > 0, "{s}");
+        assert!(
+            u(s, "/total/handled/stamp") > 0,
+            "each node reflected the other's probes"
+        );
+    }
+}

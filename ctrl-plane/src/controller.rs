@@ -34,6 +34,7 @@ use crate::etcd::View;
 use fwd_core::dyncast::config::MappingConfig;
 use fwd_core::service::ServiceConfig;
 use fwd_core::srou::AclMode;
+use fwd_core::stamp::sender::ProbeResults;
 
 /// A fabric link this node reports: towards `neighbor` (also the data plane's adjacency
 /// name), with the figures published until a measurement replaces them.
@@ -43,8 +44,11 @@ pub struct LinkConfig {
     pub neighbor: String,
     /// IGP metric.
     pub metric: u32,
-    /// Delay, microseconds.
+    /// Delay, microseconds, published until the probe has measured the link.
     pub delay_us: u32,
+    /// The data plane's STAMP session-sender probing this link (its session id): its
+    /// delay, jitter and loss replace the configured figures once it has replies.
+    pub probe: Option<u32>,
 }
 
 /// Everything the control thread needs.
@@ -64,6 +68,8 @@ pub struct ControllerConfig {
     pub stats_interval: Duration,
     /// Watch batching.
     pub sync: SyncOptions,
+    /// The data plane's STAMP session-sender results (link probes).
+    pub probes: Option<Arc<ProbeResults>>,
     /// Overlay routes to import, when the node has VRFs and SRoU locators.
     pub overlay: Option<OverlayContext>,
     /// CATS service FIBs to compile, when the node has computing SIDs.
@@ -223,7 +229,11 @@ fn compile_route_control(
 
 /// The link-state keys this node should hold: one per configured link whose neighbour's
 /// locator is known, from this node's first locator to the neighbour's first.
-pub fn link_keys(view: &View, node: &NodeIdentity, links: &[LinkConfig]) -> Vec<(String, String)> {
+pub fn link_keys(
+    view: &View,
+    node: &NodeIdentity,
+    links: &[LinkConfig],
+) -> Vec<(String, LinkConfig)> {
     let Some(mine) = node.locators.first() else {
         return Vec::new();
     };
@@ -243,16 +253,50 @@ pub fn link_keys(view: &View, node: &NodeIdentity, links: &[LinkConfig]) -> Vec<
                 src: mine.clone(),
                 dst: (*dst).clone(),
             };
-            let stats = LinkStats {
-                jitter_us: 0,
-                delay_us: l.delay_us,
-                loss_ppm: 0,
-                load_pct: 0,
-                metric: l.metric.max(1),
-            };
-            Some((key.path(), stats.to_string()))
+            Some((key.path(), l.clone()))
         })
         .collect()
+}
+
+/// The value of a link-state key: the probe's measurement when it has one (delay and
+/// jitter rounded to microseconds, loss over its last settled window; a probe that never
+/// got a reply reports 100 % loss), else the configured delay. The IGP metric is always
+/// the configured one: SPF must not flap with every delay sample.
+pub fn link_value(link: &LinkConfig, probes: Option<&ProbeResults>) -> String {
+    let measured = link.probe.and_then(|id| probes?.session(id));
+    let stats = match measured {
+        Some(m) if m.received > 0 => LinkStats {
+            jitter_us: m.jitter_us.round().clamp(0.0, u32::MAX as f64) as u32,
+            delay_us: m.delay_us.round().clamp(0.0, u32::MAX as f64) as u32,
+            loss_ppm: m.loss_ppm.min(1_000_000),
+            load_pct: 0,
+            metric: link.metric.max(1),
+        },
+        Some(m) if m.settled_sent > 0 => LinkStats {
+            jitter_us: 0,
+            delay_us: link.delay_us,
+            loss_ppm: 1_000_000,
+            load_pct: 0,
+            metric: link.metric.max(1),
+        },
+        _ => LinkStats {
+            jitter_us: 0,
+            delay_us: link.delay_us,
+            loss_ppm: 0,
+            load_pct: 0,
+            metric: link.metric.max(1),
+        },
+    };
+    stats.to_string()
+}
+
+/// What the reporter keeps under the lease besides the static keys.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct DynamicKeys {
+    /// Link-state keys and the link each measures.
+    links: Vec<(String, LinkConfig)>,
+    /// Other keys with their values (CATS metrics).
+    other: Vec<(String, String)>,
 }
 
 /// The running control thread.
@@ -340,7 +384,7 @@ async fn run<P>(
         async move { connect(&o).await }
     };
     let (lease_tx, lease_rx) = watch::channel::<Option<Registered>>(None);
-    let (links_tx, links_rx) = watch::channel::<Vec<(String, String)>>(Vec::new());
+    let (links_tx, links_rx) = watch::channel::<DynamicKeys>(DynamicKeys::default());
 
     let st = Arc::clone(&status);
     let keys = cfg.static_keys.clone();
@@ -362,6 +406,7 @@ async fn run<P>(
         lease_rx.clone(),
         links_rx,
         cfg.stats_interval,
+        cfg.probes.clone(),
     ));
 
     let st = Arc::clone(&status);
@@ -394,11 +439,19 @@ async fn run<P>(
                 if matches!(why, SyncReason::Snapshot { .. }) {
                     st.snapshots.fetch_add(1, Ordering::Relaxed);
                 }
-                let mut dynamic = link_keys(view, &node, &links);
-                if let Some(sc) = &compile_ctx.service {
-                    dynamic.extend(compile::cats_published(view, sc));
-                }
-                let _ = links_tx.send(dynamic);
+                let dynamic = DynamicKeys {
+                    links: link_keys(view, &node, &links),
+                    other: compile_ctx
+                        .service
+                        .as_ref()
+                        .map(|sc| compile::cats_published(view, sc))
+                        .unwrap_or_default(),
+                };
+                links_tx.send_if_modified(|d| {
+                    let changed = *d != dynamic;
+                    *d = dynamic;
+                    changed
+                });
                 let t0 = Instant::now();
                 let compiled = compile_view(view, &node.name, &compile_ctx);
                 let same = last.as_ref().is_some_and(|l| {
@@ -458,14 +511,16 @@ async fn run<P>(
     }
 }
 
-/// Writes the node's dynamic keys under the current lease: link state (as the syncer
-/// computes it) and CPU/memory every `interval`.
+/// Writes the node's dynamic keys under the current lease: link state (which links the
+/// syncer says; their values from the probes, refreshed every `interval`), CATS metrics,
+/// and CPU/memory every `interval`.
 async fn report<C, Fut>(
     connect: C,
     name: String,
     mut lease: watch::Receiver<Option<Registered>>,
-    mut links: watch::Receiver<Vec<(String, String)>>,
+    mut links: watch::Receiver<DynamicKeys>,
     interval: Duration,
+    probes: Option<Arc<ProbeResults>>,
 ) where
     C: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<Client, EtcdError>>,
@@ -495,7 +550,14 @@ async fn report<C, Fut>(
                 written_lease = reg.lease;
             }
             let po = || Some(PutOptions::new().with_lease(reg.lease));
-            let want: BTreeMap<String, String> = links.borrow().iter().cloned().collect();
+            let want: BTreeMap<String, String> = {
+                let d = links.borrow();
+                d.links
+                    .iter()
+                    .map(|(k, l)| (k.clone(), link_value(l, probes.as_deref())))
+                    .chain(d.other.iter().cloned())
+                    .collect()
+            };
             for (k, v) in &want {
                 if written.get(k) != Some(v) {
                     if let Err(e) = client.put(k.as_str(), v.as_str(), po()).await {
@@ -586,11 +648,13 @@ mod tests {
                 neighbor: "b".into(),
                 metric: 10,
                 delay_us: 250,
+                probe: None,
             },
             LinkConfig {
                 neighbor: "c".into(),
                 metric: 20,
                 delay_us: 900,
+                probe: Some(7),
             },
         ];
         let mut v = View::new();
@@ -605,12 +669,16 @@ mod tests {
             k[0].0,
             "/stats/linkstate/a/1/10.0.0.1:8811/10.0.0.1:8811/p0/1000/1000->b/1/10.0.0.2:8811/10.0.0.2:8811/p0/1000/1000"
         );
-        assert_eq!(k[0].1, "0,250,0,0,10");
+        let value = link_value(&k[0].1, None);
+        assert_eq!(value, "0,250,0,0,10");
         // What we write is what the schema reads.
         assert!(matches!(
-            v.put(k[0].0.as_bytes(), k[0].1.as_bytes()),
+            v.put(k[0].0.as_bytes(), value.as_bytes()),
             crate::etcd::view::Applied::Put(_)
         ));
+        // A probed link without a measurement yet: the configured figures.
+        let probes = ProbeResults::new();
+        assert_eq!(link_value(&links[1], Some(&probes)), "0,900,0,0,20");
     }
 
     #[test]

@@ -494,8 +494,16 @@ impl LfibBuilder {
 
     /// The frozen, flat form (allocates the 4 MiB index).
     pub fn freeze(&self) -> Lfib {
+        // Indexed up to the highest label present: an empty LFIB (a node without MPLS)
+        // costs nothing per publication, a small one stays in cache; labels beyond the
+        // table have no entry, exactly as unset ones inside it.
+        let size = self
+            .entries
+            .keys()
+            .next_back()
+            .map_or(0, |max| (*max as usize + 1).min(LABEL_SPACE));
         Lfib {
-            table: FlatTable::build(LABEL_SPACE, self.iter()),
+            table: FlatTable::build(size, self.iter()),
         }
     }
 }
@@ -848,7 +856,12 @@ mod tests {
         let lfib = Lfib::default();
         assert!(lfib.is_empty());
         assert_eq!(lfib.lookup(16), None);
-        assert_eq!(lfib.table.key_space(), LABEL_SPACE);
+        assert_eq!(lfib.route(MAX_LABEL), None);
+        assert_eq!(
+            lfib.table.key_space(),
+            0,
+            "an empty LFIB allocates no index"
+        );
     }
 
     fn arb_action() -> impl Strategy<Value = LfibAction> {

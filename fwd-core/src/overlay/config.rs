@@ -190,33 +190,36 @@ impl OverlayConfig {
             }
         }
 
-        let vnid = |field: String, vnid: u32| -> Result<u32, OverlayConfigError> {
+        // Field paths are only written out for an error: a bulk of 100k routes from the
+        // control plane must not format 300k strings to build nothing but the tables.
+        let vnid = |field: &dyn Fn() -> String, vnid: u32| -> Result<u32, OverlayConfigError> {
             if vrf_at.contains_key(&vnid) {
                 Ok(vnid)
             } else {
-                Err(err(field, "the VNID of a [[tables.overlay.vrf]]", vnid))
+                Err(err(field(), "the VNID of a [[tables.overlay.vrf]]", vnid))
             }
         };
-        let target = |field: String, name: &str| -> Result<RouteTarget, OverlayConfigError> {
-            match resolve_target(name) {
-                Some(t) if t <= MAX_NEXT_HOP => Ok(RouteTarget(t)),
-                Some(t) => Err(err(
-                    field,
-                    format!("a policy index at most {MAX_NEXT_HOP}"),
-                    t,
-                )),
-                None => Err(err(
-                    field,
-                    "the name of an SRoU policy ([[tables.srou.policy]] name)",
-                    format!("{name:?}"),
-                )),
-            }
-        };
+        let target =
+            |field: &dyn Fn() -> String, name: &str| -> Result<RouteTarget, OverlayConfigError> {
+                match resolve_target(name) {
+                    Some(t) if t <= MAX_NEXT_HOP => Ok(RouteTarget(t)),
+                    Some(t) => Err(err(
+                        field(),
+                        format!("a policy index at most {MAX_NEXT_HOP}"),
+                        t,
+                    )),
+                    None => Err(err(
+                        field(),
+                        "the name of an SRoU policy ([[tables.srou.policy]] name)",
+                        format!("{name:?}"),
+                    )),
+                }
+            };
 
         let mut prefixes: HashMap<(u32, IpPrefix), usize> = HashMap::new();
         for (i, r) in self.route5.iter().enumerate() {
-            let at = format!("{SECTION}.route5[{i}]");
-            let vnid = vnid(format!("{at}.vnid"), r.vnid)?;
+            let at = || format!("{SECTION}.route5[{i}]");
+            let vnid = vnid(&|| format!("{}.vnid", at()), r.vnid)?;
             let prefix: IpPrefix = r.prefix.parse().map_err(|e| {
                 let expected = match e {
                     PrefixError::Syntax => "an IPv4 or IPv6 prefix `address/length`",
@@ -225,35 +228,39 @@ impl OverlayConfig {
                         "a prefix with no address bits set beyond its length (e.g. 10.0.0.0/8)"
                     }
                 };
-                err(format!("{at}.prefix"), expected, format!("{:?}", r.prefix))
+                err(
+                    format!("{}.prefix", at()),
+                    expected,
+                    format!("{:?}", r.prefix),
+                )
             })?;
             if let Some(j) = prefixes.insert((vnid, prefix), i) {
                 return Err(err(
-                    format!("{at}.prefix"),
+                    format!("{}.prefix", at()),
                     format!("a prefix not already routed in VNID {vnid} by {SECTION}.route5[{j}]"),
                     prefix,
                 ));
             }
-            let t = target(format!("{at}.target"), &r.target)?;
+            let t = target(&|| format!("{}.target", at()), &r.target)?;
             b.route5(vnid, prefix, t)
-                .map_err(|e| err(format!("{at}.target"), "a valid route target", e))?;
+                .map_err(|e| err(format!("{}.target", at()), "a valid route target", e))?;
         }
 
         let mut macs: HashMap<(u32, [u8; 6]), usize> = HashMap::new();
         let mut hosts: HashMap<(u32, IpAddr), usize> = HashMap::new();
         for (i, r) in self.route2.iter().enumerate() {
-            let at = format!("{SECTION}.route2[{i}]");
-            let vnid = vnid(format!("{at}.vnid"), r.vnid)?;
+            let at = || format!("{SECTION}.route2[{i}]");
+            let vnid = vnid(&|| format!("{}.vnid", at()), r.vnid)?;
             let mac = parse_mac(&r.mac).ok_or_else(|| {
                 err(
-                    format!("{at}.mac"),
+                    format!("{}.mac", at()),
                     "a MAC address (02:00:00:00:00:05)",
                     format!("{:?}", r.mac),
                 )
             })?;
             if let Some(j) = macs.insert((vnid, mac), i) {
                 return Err(err(
-                    format!("{at}.mac"),
+                    format!("{}.mac", at()),
                     format!("a MAC not already routed in VNID {vnid} by {SECTION}.route2[{j}]"),
                     &r.mac,
                 ));
@@ -263,14 +270,14 @@ impl OverlayConfig {
                 Some(s) => {
                     let ip: IpAddr = s.parse().map_err(|_| {
                         err(
-                            format!("{at}.ip"),
+                            format!("{}.ip", at()),
                             "an IPv4 or IPv6 host address",
                             format!("{s:?}"),
                         )
                     })?;
                     if let Some(j) = hosts.insert((vnid, ip), i) {
                         return Err(err(
-                            format!("{at}.ip"),
+                            format!("{}.ip", at()),
                             format!(
                                 "an address not already routed in VNID {vnid} by {SECTION}.route2[{j}]"
                             ),
@@ -280,9 +287,9 @@ impl OverlayConfig {
                     Some(ip)
                 }
             };
-            let t = target(format!("{at}.target"), &r.target)?;
+            let t = target(&|| format!("{}.target", at()), &r.target)?;
             b.route2(vnid, mac, ip, t)
-                .map_err(|e| err(format!("{at}.target"), "a valid route target", e))?;
+                .map_err(|e| err(format!("{}.target", at()), "a valid route target", e))?;
         }
         Ok(b)
     }
