@@ -516,6 +516,12 @@ impl ControlSection {
             service,
             token_mode,
             dyncast_adjacency: self.dyncast_adjacency.clone(),
+            // Reverse paths need the path segment's P-flag bit from the file.
+            reverse_paths: cfg
+                .tables
+                .stamp
+                .as_ref()
+                .is_some_and(|s| s.p_flag.is_some()),
         })
     }
 }
@@ -643,6 +649,19 @@ pub fn merge_dyncast(
         d.mapping
             .retain(|m| !mappings.iter().any(|e| e.dseid == m.dseid));
         d.mapping.extend(mappings);
+    }
+}
+
+/// etcd's STAMP reverse paths over the file's: a path segment etcd maps replaces the
+/// file's entry for it.
+pub fn merge_reverse_paths(
+    tables: &mut crate::config::TablesConfig,
+    paths: Vec<fwd_core::stamp::config::ReversePathConfig>,
+) {
+    if let Some(s) = tables.stamp.as_mut() {
+        s.reverse_path
+            .retain(|r| !paths.iter().any(|p| p.path_segment == r.path_segment));
+        s.reverse_path.extend(paths);
     }
 }
 

@@ -178,6 +178,7 @@ fn print_config(out: &mut impl Write, cfg: &Config, file: &Path) -> std::io::Res
                 ("srou tokens", cc.token_mode.is_some()),
                 ("route control", cc.overlay.is_some()),
                 ("dyncast", cc.dyncast_adjacency.is_some()),
+                ("stamp reverse paths", cc.reverse_paths),
             ]
             .into_iter()
             .filter_map(|(n, on)| on.then_some(n))

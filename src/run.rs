@@ -248,6 +248,9 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
                 if let Some(m) = c.dyncast {
                     crate::control::merge_dyncast(&mut next.tables, m);
                 }
+                if let Some(r) = c.reverse_paths {
+                    crate::control::merge_reverse_paths(&mut next.tables, r);
+                }
                 let pipeline = next
                     .build_pipeline_with_probes(&ids, &macs, &file, Some(&publish_probes))
                     .map_err(|e| e.to_string())?;

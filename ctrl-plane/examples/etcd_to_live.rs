@@ -597,6 +597,7 @@ impl Phase {
             // As srgate with a [tables.srou] section: its token mode (default block-only).
             token_mode: Some(AclMode::default()),
             dyncast_adjacency: None,
+            reverse_paths: false,
             probes: None,
         };
         let mut publisher: Publisher<Live> = Publisher::new((0, Pipeline::new()));

@@ -34,6 +34,7 @@ use crate::etcd::View;
 use fwd_core::dyncast::config::MappingConfig;
 use fwd_core::service::ServiceConfig;
 use fwd_core::srou::AclMode;
+use fwd_core::stamp::config::ReversePathConfig;
 use fwd_core::stamp::sender::ProbeResults;
 
 /// A fabric link this node reports: towards `neighbor` (also the data plane's adjacency
@@ -79,6 +80,9 @@ pub struct ControllerConfig {
     /// The adjacency dynamic-anycast RLOCs from etcd are reached through, when the node
     /// is an ITR.
     pub dyncast_adjacency: Option<String>,
+    /// Compile STAMP reverse paths (`/stamp/pathseg`): the node reflects SRv6 test
+    /// packets with a P-flag.
+    pub reverse_paths: bool,
 }
 
 /// The tables compiled from one state of the view.
@@ -98,6 +102,8 @@ pub struct Compiled {
     pub control: Option<CompiledControl>,
     /// Dynamic-anycast mappings from `/dyncast`.
     pub dyncast: Option<Vec<MappingConfig>>,
+    /// STAMP reverse paths from `/stamp/pathseg`.
+    pub reverse_paths: Option<Vec<ReversePathConfig>>,
     /// What was left out, and why.
     pub warnings: Vec<String>,
 }
@@ -132,6 +138,8 @@ pub struct CompileContext {
     pub token_mode: Option<AclMode>,
     /// Dynamic anycast.
     pub dyncast_adjacency: Option<String>,
+    /// STAMP reverse paths.
+    pub reverse_paths: bool,
 }
 
 /// Compiles the node's tables from the view.
@@ -176,6 +184,9 @@ pub fn compile_view(view: &View, node: &str, ctx: &CompileContext) -> Compiled {
         .dyncast_adjacency
         .as_ref()
         .map(|adj| compile::compile_dyncast(view, adj, &mut warnings));
+    let reverse_paths = ctx
+        .reverse_paths
+        .then(|| compile::compile_reverse_paths(view));
     Compiled {
         revision: view.revision(),
         mpls,
@@ -184,6 +195,7 @@ pub fn compile_view(view: &View, node: &str, ctx: &CompileContext) -> Compiled {
         tokens,
         control,
         dyncast,
+        reverse_paths,
         warnings,
     }
 }
@@ -418,6 +430,7 @@ async fn run<P>(
         service: cfg.service.clone(),
         token_mode: cfg.token_mode,
         dyncast_adjacency: cfg.dyncast_adjacency.clone(),
+        reverse_paths: cfg.reverse_paths,
     };
     let c2 = connector.clone();
     let syncer = tokio::spawn(async move {
@@ -461,6 +474,7 @@ async fn run<P>(
                         && l.tokens == compiled.tokens
                         && l.control == compiled.control
                         && l.dyncast == compiled.dyncast
+                        && l.reverse_paths == compiled.reverse_paths
                         && l.warnings == compiled.warnings
                 });
                 if same {

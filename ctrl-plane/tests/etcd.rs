@@ -429,6 +429,7 @@ async fn the_control_thread_goes_on_when_the_etcd_leader_is_killed() {
         service: None,
         token_mode: None,
         dyncast_adjacency: None,
+        reverse_paths: false,
         probes: None,
     };
     let ctl = Controller::spawn(

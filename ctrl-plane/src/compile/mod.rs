@@ -290,6 +290,23 @@ pub fn compile_dyncast(
         .collect()
 }
 
+/// The STAMP reverse paths of the view (seed `003_*`): `/stamp/pathseg/<path segment>` =
+/// the reply's segment list, travel order, for the reflector to answer SRv6 test packets
+/// carrying that path segment (P-flag set) along the reverse path.
+pub fn compile_reverse_paths(view: &View) -> Vec<fwd_core::stamp::config::ReversePathConfig> {
+    view.iter()
+        .filter_map(|(k, v)| match (k, v) {
+            (Key::PathSegment(psid), Value::Segments(segs)) => {
+                Some(fwd_core::stamp::config::ReversePathConfig {
+                    path_segment: psid.to_string(),
+                    segments: segs.iter().map(|s| s.to_string()).collect(),
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,5 +490,25 @@ mod tests {
             src_mac: [2, 0, 0, 0, 0, 2],
         };
         cfg.build(|_| Some(adj)).expect("the data plane takes it");
+    }
+
+    #[test]
+    fn path_segments_become_reverse_paths_the_reflector_builds() {
+        let mut v = View::new();
+        v.put(
+            b"/stamp/pathseg/2001:db8:ffff::1",
+            b"2001:db8:d::d1,2001:db8:c::c1,2001:db8:b::b1",
+        );
+        v.put(b"/stamp/pathseg/2001:db8:ffff::2", b"not-an-address");
+        let r = compile_reverse_paths(&v);
+        assert_eq!(r.len(), 1, "the malformed one was rejected by the view");
+        assert_eq!(r[0].segments.len(), 3);
+        let cfg = fwd_core::stamp::StampConfig {
+            addresses: vec!["2001:db8:d::1".into()],
+            p_flag: Some(0x40),
+            reverse_path: r,
+            ..Default::default()
+        };
+        cfg.build().expect("the reflector takes it");
     }
 }
