@@ -212,9 +212,15 @@ impl Syncer {
             let next = match batch_since {
                 Some(t0) => {
                     let left = self.opts.max_batch_delay.saturating_sub(t0.elapsed());
-                    tokio::time::timeout(self.opts.settle.min(left), stream.message())
-                        .await
-                        .ok()
+                    if left.is_zero() {
+                        // Old enough: hand it over even while more is queued (a zero
+                        // timeout would still take a ready message first).
+                        None
+                    } else {
+                        tokio::time::timeout(self.opts.settle.min(left), stream.message())
+                            .await
+                            .ok()
+                    }
                 }
                 None => Some(stream.message().await),
             };
