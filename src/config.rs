@@ -212,6 +212,9 @@ pub struct TablesConfig {
     pub stamp: Option<fwd_core::stamp::StampConfig>,
     /// `[tables.service]`: computing SIDs, Global and Local service FIBs (seed 001).
     pub service: Option<fwd_core::service::ServiceConfig>,
+    /// `[tables.service_range]`: service FIB entries in bulk (ranges of consecutive
+    /// service IDs sharing their candidates), merged into `[tables.service]`'s FIBs.
+    pub service_range: Option<fwd_core::service::ServiceRangeConfig>,
     /// `[tables.dyncast]`: dynamic-anycast map cache, RLOCs (seed 002).
     pub dyncast: Option<fwd_core::dyncast::DyncastConfig>,
 }
@@ -557,10 +560,19 @@ impl Config {
             ));
         }
         if let Some(service) = &self.tables.service {
+            let no_ranges = fwd_core::service::ServiceRangeConfig::default();
+            let ranges = self.tables.service_range.as_ref().unwrap_or(&no_ranges);
             let tables = service
-                .build(named)
+                .build_with_ranges(ranges, named)
                 .map_err(|e| invalid(e.field, e.expected, e.got))?;
             p.set_service(tables);
+        }
+        if self.tables.service.is_none() && self.tables.service_range.is_some() {
+            return Err(invalid(
+                "tables.service_range".into(),
+                "a [tables.service] section with the PEs and instances the ranges name".into(),
+                "no [tables.service]".into(),
+            ));
         }
         if let Some(dyncast) = &self.tables.dyncast {
             let tables = dyncast

@@ -10,6 +10,8 @@
 //! - [`mbuf`]: an owned mbuf (freed on drop) and fixed-capacity bursts of them;
 //! - [`port`]: ethdev configuration (queues, RSS), start/stop, stats, link, queue handles;
 //! - [`fib`]: DPDK's longest-prefix-match FIBs (`rte_fib` DIR24_8, `rte_fib6` TRIE);
+//! - [`hash`]: DPDK's exact-match hash table (`rte_hash`), a benchmark baseline;
+//! - [`mem`]: transparent-huge-page advice for large tables in the Rust heap;
 //! - [`device`]: port devices as EAL arguments (vdev spec or PCI address);
 //! - [`cycles`]: the TSC;
 //! - [`prefetch`]: cache prefetch hints (safe on any reference).
@@ -21,8 +23,10 @@ pub mod device;
 pub mod eal;
 pub mod error;
 pub mod fib;
+pub mod hash;
 pub mod lcore;
 pub mod mbuf;
+pub mod mem;
 pub mod mempool;
 pub mod port;
 pub mod prefetch;

@@ -253,6 +253,110 @@ pub struct InstanceMetricConfig {
     pub metric: u32,
 }
 
+/// Where the bulk ranges sit in srgate's configuration: a section of its own next to
+/// `[tables.service]`, whose PEs and instances they name.
+pub const RANGE_SECTION: &str = "tables.service_range";
+/// Most services one range may hold.
+pub const MAX_RANGE_SERVICES: u32 = 1 << 24;
+
+/// `[tables.service_range]`: FIB entries in bulk, for tables of a million services that a
+/// TOML table per service would take half a minute and gigabytes to read. Each range
+/// gives `count` consecutive service IDs from `first` the same candidates; the FIBs get
+/// one entry per service exactly as if each had been listed in `[[tables.service.global]]`
+/// / `[[tables.service.local]]` (the ranges are merged into those, and may not overlap
+/// them or each other).
+///
+/// ```toml
+/// [[tables.service_range.global]]   # services 1..=1000000 at PEs 2 and 3
+/// first = 1
+/// count = 1000000
+/// pes = [{ pe = 2, metric = 10 }, { pe = 3, metric = 10 }]
+///
+/// [[tables.service_range.local]]
+/// first = 1
+/// count = 1000000
+/// instances = [{ instance = 11, metric = 5 }, { instance = 12, metric = 5 }]
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRangeConfig {
+    /// `[[tables.service_range.global]]`.
+    #[serde(default)]
+    pub global: Vec<GlobalRangeConfig>,
+    /// `[[tables.service_range.local]]`.
+    #[serde(default)]
+    pub local: Vec<LocalRangeConfig>,
+}
+
+/// One `[[tables.service_range.global]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalRangeConfig {
+    /// First service ID.
+    pub first: u32,
+    /// Number of consecutive service IDs (1..=[`MAX_RANGE_SERVICES`]).
+    pub count: u32,
+    /// PEs offering every service of the range.
+    pub pes: Vec<PeMetricConfig>,
+}
+
+/// One `[[tables.service_range.local]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalRangeConfig {
+    /// First service ID.
+    pub first: u32,
+    /// Number of consecutive service IDs (1..=[`MAX_RANGE_SERVICES`]).
+    pub count: u32,
+    /// Instances offering every service of the range here.
+    pub instances: Vec<InstanceMetricConfig>,
+}
+
+/// Checks the ranges of one FIB: sizes, no overlap with each other nor with the
+/// explicitly listed services (`listed`: service -> index of its entry in `list`).
+fn check_ranges(
+    kind: &str,
+    list: &str,
+    ranges: &[(u32, u32)],
+    listed: &BTreeMap<u32, usize>,
+) -> Result<(), ServiceConfigError> {
+    let mut spans: BTreeMap<u32, (u32, usize)> = BTreeMap::new();
+    for (i, &(first, count)) in ranges.iter().enumerate() {
+        let at = format!("{RANGE_SECTION}.{kind}[{i}]");
+        if count == 0 || count > MAX_RANGE_SERVICES {
+            return Err(err(
+                &format!("{at}.count"),
+                format!("1..={MAX_RANGE_SERVICES} services"),
+                count,
+            ));
+        }
+        let last = first.checked_add(count - 1).ok_or_else(|| {
+            err(
+                &format!("{at}.count"),
+                format!("a range ending at most at service {}", u32::MAX),
+                format!("{count} services from {first}"),
+            )
+        })?;
+        if let Some((s, j)) = listed.range(first..=last).next() {
+            return Err(err(
+                &at,
+                format!("services not already listed ({list}[{j}] lists service {s})"),
+                format!("services {first}..={last}"),
+            ));
+        }
+        let before = spans.range(..=last).next_back();
+        if let Some((&f, &(l, j))) = before.filter(|(_, (l, _))| *l >= first) {
+            return Err(err(
+                &at,
+                format!("a range not overlapping {RANGE_SECTION}.{kind}[{j}] ({f}..={l})"),
+                format!("services {first}..={last}"),
+            ));
+        }
+        spans.insert(first, (last, i));
+    }
+    Ok(())
+}
+
 /// Parses `addr/96` with a zero argument.
 pub fn parse_sid_prefix(s: &str) -> Option<SidPrefix> {
     let (a, len) = s.split_once('/')?;
@@ -300,6 +404,16 @@ impl ServiceConfig {
     /// Builds the tables, resolving adjacency names with `resolve`.
     pub fn build(
         &self,
+        resolve: impl Fn(&str) -> Option<Adjacency>,
+    ) -> Result<ServiceTables, ServiceConfigError> {
+        self.build_with_ranges(&ServiceRangeConfig::default(), resolve)
+    }
+
+    /// Builds the tables with the bulk entries of `ranges` merged into the FIBs
+    /// ([`ServiceRangeConfig`]), resolving adjacency names with `resolve`.
+    pub fn build_with_ranges(
+        &self,
+        ranges: &ServiceRangeConfig,
         resolve: impl Fn(&str) -> Option<Adjacency>,
     ) -> Result<ServiceTables, ServiceConfigError> {
         let mut b = ServiceTables::builder();
@@ -481,6 +595,29 @@ impl ServiceConfig {
                     .map_err(|x| fib_err(&f, x))?;
             }
         }
+        let spans: Vec<(u32, u32)> = ranges.global.iter().map(|r| (r.first, r.count)).collect();
+        check_ranges("global", &format!("{SECTION}.global"), &spans, &seen)?;
+        for (i, r) in ranges.global.iter().enumerate() {
+            let at = format!("{RANGE_SECTION}.global[{i}]");
+            check_count(&format!("{at}.pes"), r.pes.len(), "PEs")?;
+            let mut ids = BTreeMap::new();
+            for (k, p) in r.pes.iter().enumerate() {
+                let f = format!("{at}.pes[{k}].pe");
+                if !pe_at.contains_key(&p.pe) {
+                    return Err(err(&f, "the id of a [[tables.service.pe]]", p.pe));
+                }
+                if let Some(m) = ids.insert(p.pe, k) {
+                    return Err(err(&f, format!("a PE not already in pes[{m}]"), p.pe));
+                }
+            }
+            // check_ranges bounded first + count - 1 within u32.
+            for service in r.first..=r.first + (r.count - 1) {
+                for p in &r.pes {
+                    g.route(service, p.pe, p.metric)
+                        .map_err(|x| fib_err(&at, x))?;
+                }
+            }
+        }
         let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
         for (i, e) in self.local.iter().enumerate() {
             let at = format!("{SECTION}.local[{i}]");
@@ -511,6 +648,36 @@ impl ServiceConfig {
                 }
                 l.route(e.service, x.instance, x.metric)
                     .map_err(|y| fib_err(&f, y))?;
+            }
+        }
+        let spans: Vec<(u32, u32)> = ranges.local.iter().map(|r| (r.first, r.count)).collect();
+        check_ranges("local", &format!("{SECTION}.local"), &spans, &seen)?;
+        for (i, r) in ranges.local.iter().enumerate() {
+            let at = format!("{RANGE_SECTION}.local[{i}]");
+            check_count(&format!("{at}.instances"), r.instances.len(), "instances")?;
+            let mut ids = BTreeMap::new();
+            for (k, x) in r.instances.iter().enumerate() {
+                let f = format!("{at}.instances[{k}].instance");
+                if !inst_at.contains_key(&x.instance) {
+                    return Err(err(
+                        &f,
+                        "the id of a [[tables.service.instance]]",
+                        x.instance,
+                    ));
+                }
+                if let Some(m) = ids.insert(x.instance, k) {
+                    return Err(err(
+                        &f,
+                        format!("an instance not already in instances[{m}]"),
+                        x.instance,
+                    ));
+                }
+            }
+            for service in r.first..=r.first + (r.count - 1) {
+                for x in &r.instances {
+                    l.route(service, x.instance, x.metric)
+                        .map_err(|y| fib_err(&at, y))?;
+                }
             }
         }
         b.global(g.freeze().map_err(|e| fib_err(SECTION, e))?);
@@ -753,6 +920,101 @@ mod tests {
         let mut c = pe1();
         c.flow_idle_ms = 0;
         assert!(build_err(&c).starts_with("field `tables.service.flow_idle_ms`"));
+    }
+
+    #[test]
+    fn ranges_are_merged_and_checked() {
+        let c = pe1();
+        let pm = |pe, metric| PeMetricConfig { pe, metric };
+        let im = |instance, metric| InstanceMetricConfig { instance, metric };
+        let good = ServiceRangeConfig {
+            global: vec![
+                GlobalRangeConfig {
+                    first: 100,
+                    count: 1000,
+                    pes: vec![pm(4, 7), pm(1, 9)],
+                },
+                GlobalRangeConfig {
+                    first: u32::MAX - 1,
+                    count: 2,
+                    pes: vec![pm(1, 3)],
+                },
+            ],
+            local: vec![LocalRangeConfig {
+                first: 2,
+                count: 5,
+                instances: vec![im(11, 3)],
+            }],
+        };
+        let t = c.build_with_ranges(&good, resolve).unwrap();
+        assert_eq!(t.global().len(), 1 + 1000 + 2);
+        assert_eq!(t.local().len(), 1 + 5);
+        for s in [100, 555, 1099] {
+            let cands = t.global().candidates(s).unwrap();
+            assert_eq!(cands.len(), 2);
+            assert_eq!(t.global().best(cands, s).unwrap().0, 7);
+        }
+        assert!(t.global().candidates(99).is_none());
+        assert!(t.global().candidates(1100).is_none());
+        assert_eq!(t.global().candidates(u32::MAX).unwrap().len(), 1);
+        let one = t.local().candidates(1).unwrap();
+        assert_eq!(
+            t.local().best(one, 0).unwrap().1.id,
+            11,
+            "listed entry kept"
+        );
+        for s in 2..=6 {
+            let cands = t.local().candidates(s).unwrap();
+            assert_eq!(
+                t.local().best(cands, 0).unwrap(),
+                (3, &t.local().targets()[0])
+            );
+        }
+        assert!(t.local().candidates(7).is_none());
+        assert_eq!(
+            c.build_with_ranges(&ServiceRangeConfig::default(), resolve)
+                .unwrap()
+                .global()
+                .len(),
+            c.build(resolve).unwrap().global().len()
+        );
+
+        let bad = |f: &dyn Fn(&mut ServiceRangeConfig)| {
+            let mut r = good.clone();
+            f(&mut r);
+            c.build_with_ranges(&r, resolve).unwrap_err().to_string()
+        };
+        assert_eq!(
+            bad(&|r| r.global[0].first = 0),
+            "field `tables.service_range.global[0]`: expected services not already listed \
+             (tables.service.global[0] lists service 1), got services 0..=999"
+        );
+        assert_eq!(
+            bad(&|r| r.global[1].first = 1099),
+            "field `tables.service_range.global[1]`: expected a range not overlapping \
+             tables.service_range.global[0] (100..=1099), got services 1099..=1100"
+        );
+        assert!(bad(&|r| r.global[1].first = 99).contains("not overlapping"));
+        assert_eq!(
+            bad(&|r| r.global[0].count = 0),
+            "field `tables.service_range.global[0].count`: expected 1..=16777216 services, \
+             got 0"
+        );
+        assert!(bad(&|r| r.global[1].count = 3)
+            .starts_with("field `tables.service_range.global[1].count`: expected a range ending"));
+        assert_eq!(
+            bad(&|r| r.global[0].pes[1].pe = 8),
+            "field `tables.service_range.global[0].pes[1].pe`: expected the id of a \
+             [[tables.service.pe]], got 8"
+        );
+        assert!(bad(&|r| r.global[0].pes[1].pe = 4).contains("a PE not already in pes[0]"));
+        assert!(bad(&|r| r.global[0].pes.clear())
+            .starts_with("field `tables.service_range.global[0].pes`: expected 1..=32 PEs"));
+        assert!(
+            bad(&|r| r.local[0].first = 1).contains("(tables.service.local[0] lists service 1)")
+        );
+        assert!(bad(&|r| r.local[0].instances[0].instance = 99)
+            .starts_with("field `tables.service_range.local[0].instances[0].instance`"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use core::net::Ipv6Addr;
 
-use super::fib::{Instance, PeNextHop, Policy};
+use super::fib::{Instance, Pe, PeNextHop, Policy};
 use super::flow::{zone, FlowKey};
 use super::sid::{Behavior, ServiceId, SidPrefix};
 use super::{Choice, ChoiceKind, Outcome, ServiceCounters, ServiceFlows, ServiceTables};
@@ -119,6 +119,54 @@ fn client(frame: &[u8], meta: &PacketMeta) -> Result<Client, DropReason> {
     }
 }
 
+/// Starts fetching the flow-table entry [`process`] will look up for `frame`, for a
+/// worker to call a few packets ahead of processing it (DPDK `l3fwd`-style): a flow hit
+/// then finds its bucket's tags and its home slot in cache. Reads only fixed offsets of an
+/// untagged Ethernet / IPv6 frame addressed to one of our computing SIDs, whose client
+/// packet (the frame's own, or the one inside an outer header without extension headers)
+/// has no extension header; does nothing for anything else (the lookup then simply
+/// misses the cache). Changes nothing and never panics.
+#[inline]
+pub fn prefetch(t: &ServiceTables, flows: &ServiceFlows, frame: &[u8]) {
+    const L3: usize = ETH_LEN;
+    if t.is_empty() || frame.get(12..14) != Some(&ETHERTYPE_IPV6[..]) {
+        return;
+    }
+    let Some(dst) = frame
+        .get(L3 + 24..L3 + 40)
+        .and_then(|b| <&[u8; 16]>::try_from(b).ok())
+    else {
+        return;
+    };
+    let Some((behavior, _)) = t.sids().lookup(dst) else {
+        return;
+    };
+    let at = match frame.get(L3 + 6) {
+        Some(&41) => L3 + ipv6::HEADER_LEN,
+        Some(_) => L3,
+        None => return,
+    };
+    let Some(&proto) = frame.get(at + 6) else {
+        return;
+    };
+    let z = match behavior {
+        Behavior::EndCg => zone::SERVICE_GLOBAL,
+        Behavior::EndCl => zone::SERVICE_LOCAL,
+        Behavior::EndC => zone::SERVICE_FLAT,
+    };
+    if let Some(k) = FlowKey::from_ip(
+        frame,
+        at,
+        false,
+        proto,
+        Some(at + ipv6::HEADER_LEN),
+        false,
+        z,
+    ) {
+        flows.prefetch(k.hash());
+    }
+}
+
 /// The service step of the pipeline for one parsed frame: runs the behaviour of the
 /// computing SID the frame is addressed to, or returns [`Outcome::Pass`] (frame
 /// untouched) if it is not addressed to one.
@@ -184,10 +232,24 @@ fn end_cg<B: PacketBuf>(
     c: &ServiceCounters,
 ) -> Result<Outcome, DropReason> {
     let g = t.global();
+    let generation = t.generation() as u32;
+    let fk = flow(pkt.data(), &cl, zone::SERVICE_GLOBAL);
+    // A live flow whose PE this very snapshot chose or validated: the snapshot never
+    // changes, so the PE is still among the service's candidates and up, and the FIB
+    // need not be read (the flow's bucket is the packet's only table access).
+    if let Ok((key, h, _)) = &fk {
+        // Tags and home slot: two misses in flight at once rather than one after the other.
+        flows.prefetch(*h);
+        if let Some(v) = flows.hit_if(key, *h, now, &c.flows, |v| v.generation == generation) {
+            if let Some(pe) = g.target_at(v.index) {
+                return to_pe(t, pkt, cl, service, pe, *h, flows, now, c);
+            }
+        }
+    }
     let cands = g
         .candidates(service)
         .ok_or(DropReason::ServiceNoGlobalEntry)?;
-    let (key, h, pick) = flow(pkt.data(), &cl, zone::SERVICE_GLOBAL)?;
+    let (key, h, pick) = fk?;
     let (choice, _) = flows
         .resolve(
             &key,
@@ -199,11 +261,57 @@ fn end_cg<B: PacketBuf>(
                 g.best(cands, pick).map(|(_, pe)| Choice {
                     kind: ChoiceKind::Pe,
                     id: pe.id,
+                    ..Choice::default()
                 })
             },
         )
         .ok_or(DropReason::ServiceNoPe)?;
-    let (_, pe) = g.live(cands, choice.id).ok_or(DropReason::ServiceNoPe)?;
+    let (index, pe) = g
+        .live_index(cands, choice.id)
+        .ok_or(DropReason::ServiceNoPe)?;
+    remember(flows, &key, h, choice, index, generation, now, c);
+    to_pe(t, pkt, cl, service, pe, h, flows, now, c)
+}
+
+/// Stores where the flow's target is in the current snapshot (see [`Choice::generation`]),
+/// unless the entry already says so.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn remember(
+    flows: &mut ServiceFlows,
+    key: &FlowKey,
+    hash: u64,
+    choice: Choice,
+    index: u32,
+    generation: u32,
+    now: u64,
+    c: &ServiceCounters,
+) {
+    if choice.generation != generation || choice.index != index {
+        let v = Choice {
+            index,
+            generation,
+            ..choice
+        };
+        flows.insert(key, hash, v, now, &c.flows);
+    }
+}
+
+/// END.CG's last step once the flow's PE is known: steer to it, or hand over to the
+/// Local FIB when it is this node.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn to_pe<B: PacketBuf>(
+    t: &ServiceTables,
+    pkt: &mut B,
+    cl: Client,
+    service: ServiceId,
+    pe: &Pe,
+    hash: u64,
+    flows: &mut ServiceFlows,
+    now: u64,
+    c: &ServiceCounters,
+) -> Result<Outcome, DropReason> {
     match pe.next_hop {
         PeNextHop::Local => {
             c.local_shortcut.add(1);
@@ -214,7 +322,7 @@ fn end_cg<B: PacketBuf>(
             adjacency,
             policy,
         } => {
-            steer(t, pkt, &cl, sid, service, &adjacency, &policy, h, c)?;
+            steer(t, pkt, &cl, sid, service, &adjacency, &policy, hash, c)?;
             Ok(Outcome::Steered {
                 adjacency,
                 pe: pe.id,
@@ -233,10 +341,26 @@ fn end_cl<B: PacketBuf>(
     c: &ServiceCounters,
 ) -> Result<Outcome, DropReason> {
     let l = t.local();
+    let generation = t.generation() as u32;
+    let fk = flow(pkt.data(), &cl, zone::SERVICE_LOCAL);
+    // As in end_cg: an instance this snapshot chose or validated needs no FIB lookup.
+    if let Ok((key, h, _)) = &fk {
+        // Tags and home slot: two misses in flight at once rather than one after the other.
+        flows.prefetch(*h);
+        if let Some(v) = flows.hit_if(key, *h, now, &c.flows, |v| v.generation == generation) {
+            if let Some(inst) = l.target_at(v.index) {
+                deliver(pkt, &cl, inst, c)?;
+                return Ok(Outcome::Delivered {
+                    adjacency: inst.adjacency,
+                    instance: inst.id,
+                });
+            }
+        }
+    }
     let cands = l
         .candidates(service)
         .ok_or(DropReason::ServiceNoLocalEntry)?;
-    let (key, h, pick) = flow(pkt.data(), &cl, zone::SERVICE_LOCAL)?;
+    let (key, h, pick) = fk?;
     let (choice, _) = flows
         .resolve(
             &key,
@@ -248,13 +372,15 @@ fn end_cl<B: PacketBuf>(
                 l.best(cands, pick).map(|(_, i)| Choice {
                     kind: ChoiceKind::Instance,
                     id: i.id,
+                    ..Choice::default()
                 })
             },
         )
         .ok_or(DropReason::ServiceNoInstance)?;
-    let (_, inst) = l
-        .live(cands, choice.id)
+    let (index, inst) = l
+        .live_index(cands, choice.id)
         .ok_or(DropReason::ServiceNoInstance)?;
+    remember(flows, &key, h, choice, index, generation, now, c);
     deliver(pkt, &cl, inst, c)?;
     Ok(Outcome::Delivered {
         adjacency: inst.adjacency,
@@ -289,14 +415,17 @@ fn end_c<B: PacketBuf>(
             (Some((mi, i)), Some((mp, _))) if mi <= mp => Some(Choice {
                 kind: ChoiceKind::Instance,
                 id: i.id,
+                ..Choice::default()
             }),
             (_, Some((_, p))) => Some(Choice {
                 kind: ChoiceKind::Pe,
                 id: p.id,
+                ..Choice::default()
             }),
             (Some((_, i)), None) => Some(Choice {
                 kind: ChoiceKind::Instance,
                 id: i.id,
+                ..Choice::default()
             }),
             (None, None) => None,
         }

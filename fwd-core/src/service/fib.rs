@@ -270,6 +270,13 @@ impl<T: Target> Fib<T> {
         self.cands.get(start..start + len)
     }
 
+    /// Starts fetching the index slot of `service` (the first cache miss of
+    /// [`Fib::candidates`]), so that a lookup a little later does not wait for memory.
+    #[inline]
+    pub fn prefetch(&self, service: ServiceId) {
+        self.map.prefetch(service);
+    }
+
     /// The target a candidate points at.
     #[inline]
     pub fn target(&self, c: &Candidate) -> Option<&T> {
@@ -303,6 +310,21 @@ impl<T: Target> Fib<T> {
             let t = self.target(c)?;
             (t.id() == id && t.up()).then_some((c.metric, t))
         })
+    }
+
+    /// [`Fib::live`] with the target's index in [`Fib::targets`] instead of the metric.
+    #[inline]
+    pub fn live_index(&self, cands: &[Candidate], id: u32) -> Option<(u32, &T)> {
+        cands.iter().find_map(|c| {
+            let t = self.target(c)?;
+            (t.id() == id && t.up()).then_some((c.index, t))
+        })
+    }
+
+    /// The target at `index` of [`Fib::targets`].
+    #[inline]
+    pub fn target_at(&self, index: u32) -> Option<&T> {
+        self.targets.get(index as usize)
     }
 
     /// The best live target of `cands` that passes `keep`: the lowest metric; among
@@ -388,6 +410,7 @@ impl<T: Target> FibBuilder<T> {
         }
         self.routes.sort_unstable_by_key(|r| (r.0, r.2, id(r.1)));
         let mut cands = Vec::with_capacity(self.routes.len());
+        dpdk_sys::mem::advise_huge_pages(&mut cands);
         let mut index = Vec::new();
         for run in self.routes.chunk_by(|a, b| a.0 == b.0) {
             let service = run[0].0;

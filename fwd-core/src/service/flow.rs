@@ -12,8 +12,11 @@
 //! [`BUCKET_SLOTS`] (set-associative, like a CPU cache): a flow lives in one of the slots
 //! of the bucket its hash selects. A lookup compares the 8 32-bit tags of the bucket (one
 //! half cache line) and the full [`FlowKey`] only where a tag matches. An insertion takes
-//! a free slot of the bucket, else an aged-out one, else evicts the least recently seen
-//! flow of the bucket. Nothing is allocated per packet; work per packet is bounded by the
+//! a free slot of the bucket (its *home* slot, picked by the hash, if that one is free),
+//! else an aged-out one, else evicts the least recently seen flow of the bucket. Buckets
+//! are cache-line aligned, and [`FlowTable::prefetch`] fetches a flow's tags and its home
+//! slot at once, so a lookup of a flow at home costs one memory latency, not two; large
+//! tables ask for transparent huge pages. Nothing is allocated per packet; work per packet is bounded by the
 //! bucket size; there are no tombstones (a removal just clears a tag).
 //!
 //! # Aging
@@ -244,11 +247,18 @@ struct Slot<V> {
     last: u64,
 }
 
+/// The slots of one bucket, aligned to a cache line: a slot whose size is a multiple of
+/// 64 bytes (the service table's) never straddles two lines, and other sizes waste
+/// nothing (8 slots of any size end on a line boundary up to the padding).
+#[derive(Clone, Copy, Debug)]
+#[repr(align(64))]
+struct Bucket<V>([Slot<V>; BUCKET_SLOTS]);
+
 /// A bounded per-worker flow table (module docs).
 #[derive(Debug, Clone)]
 pub struct FlowTable<V> {
     tags: Box<[u32]>,
-    slots: Box<[Slot<V>]>,
+    buckets: Box<[Bucket<V>]>,
     bucket_mask: usize,
     idle: u64,
     sweep_at: usize,
@@ -259,23 +269,39 @@ fn tag_of(hash: u64) -> u32 {
     ((hash >> 32) as u32) | 1
 }
 
+/// A flow's home slot in its bucket: where it goes when that slot is free, so that a
+/// lookup can fetch the slot together with the bucket's tags instead of after them. Bits
+/// 29..32 of the hash: above the bucket index (at most 28 bits), below the tag.
+#[inline]
+fn home_of(hash: u64) -> usize {
+    ((hash >> 29) & (BUCKET_SLOTS as u64 - 1)) as usize
+}
+
 impl<V: Copy + Default> FlowTable<V> {
     /// A table of at least `capacity` flows (rounded up to a power of two, at least one
     /// bucket), forgetting flows idle for more than `idle` units of the `now` clock.
     /// Allocates everything now; nothing later.
     pub fn new(capacity: usize, idle: u64) -> Self {
         let slots = capacity.clamp(BUCKET_SLOTS, 1 << 31).next_power_of_two();
-        FlowTable {
-            tags: vec![0; slots].into_boxed_slice(),
-            slots: vec![
-                Slot {
+        // Large tables get transparent huge pages (every lookup is a random access).
+        let mut tags = Vec::with_capacity(slots);
+        dpdk_sys::mem::advise_huge_pages(&mut tags);
+        tags.resize(slots, 0);
+        let mut buckets = Vec::with_capacity(slots / BUCKET_SLOTS);
+        dpdk_sys::mem::advise_huge_pages(&mut buckets);
+        buckets.resize(
+            slots / BUCKET_SLOTS,
+            Bucket(
+                [Slot {
                     key: FlowKey::default(),
                     value: V::default(),
                     last: 0,
-                };
-                slots
-            ]
-            .into_boxed_slice(),
+                }; BUCKET_SLOTS],
+            ),
+        );
+        FlowTable {
+            tags: tags.into_boxed_slice(),
+            buckets: buckets.into_boxed_slice(),
             bucket_mask: slots / BUCKET_SLOTS - 1,
             idle,
             sweep_at: 0,
@@ -286,7 +312,20 @@ impl<V: Copy + Default> FlowTable<V> {
 impl<V: Copy> FlowTable<V> {
     /// Number of slots.
     pub fn capacity(&self) -> usize {
-        self.slots.len()
+        self.tags.len()
+    }
+
+    #[inline]
+    fn slot(&self, i: usize) -> Option<&Slot<V>> {
+        self.buckets.get(i / BUCKET_SLOTS)?.0.get(i % BUCKET_SLOTS)
+    }
+
+    #[inline]
+    fn slot_mut(&mut self, i: usize) -> Option<&mut Slot<V>> {
+        self.buckets
+            .get_mut(i / BUCKET_SLOTS)?
+            .0
+            .get_mut(i % BUCKET_SLOTS)
     }
 
     /// The idle timeout.
@@ -317,18 +356,23 @@ impl<V: Copy> FlowTable<V> {
         let tag = tag_of(hash);
         let tags = self.tags.get(base..base + BUCKET_SLOTS)?;
         for (i, t) in tags.iter().enumerate() {
-            if *t == tag && self.slots.get(base + i).is_some_and(|s| s.key == *key) {
+            if *t == tag && self.slot(base + i).is_some_and(|s| s.key == *key) {
                 return Some(base + i);
             }
         }
         None
     }
 
-    /// The slot a new flow takes in its bucket: a free one, else an aged-out one, else
-    /// the least recently seen (an eviction). Counts what it reclaims.
+    /// The slot a new flow takes in its bucket: its home slot if free, else a free one,
+    /// else an aged-out one, else the least recently seen (an eviction). Counts what it
+    /// reclaims.
     #[inline]
     fn victim(&self, hash: u64, now: u64, c: &FlowCounters) -> usize {
         let base = self.bucket_of(hash) * BUCKET_SLOTS;
+        let home = base + home_of(hash);
+        if self.tags.get(home) == Some(&0) {
+            return home;
+        }
         let mut oldest = base;
         let mut oldest_last = u64::MAX;
         for i in base..base + BUCKET_SLOTS {
@@ -337,7 +381,7 @@ impl<V: Copy> FlowTable<V> {
             }
         }
         for i in base..base + BUCKET_SLOTS {
-            let last = self.slots.get(i).map_or(0, |s| s.last);
+            let last = self.slot(i).map_or(0, |s| s.last);
             if self.expired(last, now) {
                 c.expired.add(1);
                 return i;
@@ -353,7 +397,11 @@ impl<V: Copy> FlowTable<V> {
 
     #[inline]
     fn store(&mut self, i: usize, key: &FlowKey, hash: u64, value: V, now: u64) {
-        if let (Some(t), Some(s)) = (self.tags.get_mut(i), self.slots.get_mut(i)) {
+        let slot = self
+            .buckets
+            .get_mut(i / BUCKET_SLOTS)
+            .and_then(|b| b.0.get_mut(i % BUCKET_SLOTS));
+        if let (Some(t), Some(s)) = (self.tags.get_mut(i), slot) {
             *t = tag_of(hash);
             *s = Slot {
                 key: *key,
@@ -370,17 +418,56 @@ impl<V: Copy> FlowTable<V> {
         }
     }
 
+    /// Starts fetching the tags of the bucket of `hash` and the flow's home slot (the
+    /// cache misses of a lookup, which then overlap), so that a lookup a little later
+    /// does not wait for memory.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        let base = self.bucket_of(hash) * BUCKET_SLOTS;
+        if let Some(t) = self.tags.get(base) {
+            dpdk_sys::prefetch::prefetch_read(t);
+        }
+        if let Some(s) = self.slot(base + home_of(hash)) {
+            dpdk_sys::prefetch::prefetch_read(s);
+        }
+    }
+
     /// The flow's live choice, refreshing its last-seen time (no counters, no validity
     /// check).
     #[inline]
     pub fn get(&mut self, key: &FlowKey, hash: u64, now: u64) -> Option<V> {
         let i = self.find(key, hash)?;
         let idle = self.idle;
-        let s = self.slots.get_mut(i)?;
+        let s = self.slot_mut(i)?;
         if now.saturating_sub(s.last) > idle {
             return None;
         }
         s.last = now;
+        Some(s.value)
+    }
+
+    /// The flow's live value when `fast` accepts it, refreshing its last-seen time and
+    /// counting a hit, as [`FlowTable::resolve`] would for a valid entry. `None` (nothing
+    /// changed, nothing counted) when the flow is absent, aged out or `fast` refuses its
+    /// value: the caller then calls [`FlowTable::resolve`], which finds it again. For a
+    /// fast path whose check needs no other table (see the service behaviours).
+    #[inline]
+    pub fn hit_if(
+        &mut self,
+        key: &FlowKey,
+        hash: u64,
+        now: u64,
+        c: &FlowCounters,
+        fast: impl FnOnce(&V) -> bool,
+    ) -> Option<V> {
+        let i = self.find(key, hash)?;
+        let idle = self.idle;
+        let s = self.slot_mut(i)?;
+        if now.saturating_sub(s.last) > idle || !fast(&s.value) {
+            return None;
+        }
+        s.last = now;
+        c.hits.add(1);
         Some(s.value)
     }
 
@@ -404,11 +491,11 @@ impl<V: Copy> FlowTable<V> {
     ) -> Option<(V, Resolution)> {
         let found = self.find(key, hash);
         if let Some(i) = found {
-            let s = *self.slots.get(i)?;
+            let s = *self.slot(i)?;
             if !self.expired(s.last, now) {
                 if valid(&s.value) {
                     c.hits.add(1);
-                    if let Some(s) = self.slots.get_mut(i) {
+                    if let Some(s) = self.slot_mut(i) {
                         s.last = now;
                     }
                     return Some((s.value, Resolution::Hit));
@@ -446,7 +533,7 @@ impl<V: Copy> FlowTable<V> {
     /// Forgets a flow; returns its value if it was there (live or not).
     pub fn remove(&mut self, key: &FlowKey, hash: u64) -> Option<V> {
         let i = self.find(key, hash)?;
-        let v = self.slots.get(i)?.value;
+        let v = self.slot(i)?.value;
         self.clear_slot(i);
         Some(v)
     }
@@ -454,13 +541,13 @@ impl<V: Copy> FlowTable<V> {
     /// Clears aged-out entries among the next `budget` slots (round robin over calls, for
     /// idle loops); returns how many it cleared. They are not counted as expired again.
     pub fn sweep(&mut self, now: u64, budget: usize) -> usize {
-        let n = self.slots.len();
+        let n = self.tags.len();
         let mut cleared = 0;
         for _ in 0..budget.min(n) {
             let i = self.sweep_at;
             self.sweep_at = (i + 1) & (n - 1);
             let live = self.tags.get(i).is_some_and(|t| *t != 0);
-            if live && self.slots.get(i).is_some_and(|s| self.expired(s.last, now)) {
+            if live && self.slot(i).is_some_and(|s| self.expired(s.last, now)) {
                 self.clear_slot(i);
                 cleared += 1;
             }
@@ -656,7 +743,10 @@ mod tests {
             let i = match found {
                 Some(i) => i,
                 None => {
-                    if let Some(i) = r.clone().find(|i| self.slots[*i].is_none()) {
+                    let home = r.start + home_of(k.hash());
+                    if self.slots[home].is_none() {
+                        home
+                    } else if let Some(i) = r.clone().find(|i| self.slots[*i].is_none()) {
                         i
                     } else if let Some(i) = r.clone().find(|i| dead(self.slots[*i].unwrap().2)) {
                         c.expired += 1;

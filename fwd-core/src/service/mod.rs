@@ -11,7 +11,8 @@
 //! - [`flow`]: the bounded per-worker flow table for instance affinity (shared with
 //!   [`crate::dyncast`]);
 //! - [`endpoint`]: the per-packet behaviours; [`process`] is the pipeline's entry point;
-//! - [`config`]: the `[tables.service]` section.
+//! - [`config`]: the `[tables.service]` section, and `[tables.service_range]` for FIBs
+//!   of a million services.
 //!
 //! # Encodings and behaviours (choices documented here)
 //!
@@ -59,7 +60,14 @@
 //!   key is the same at every node of the path. A choice is kept while the flow stays
 //!   active and the chosen PE / instance stays in the FIB and up in the current snapshot;
 //!   otherwise the flow chooses again ([`flow::FlowCounters::repicks`]). Fragments have
-//!   ports 0 in the key (all fragments of a datagram choose alike).
+//!   ports 0 in the key (all fragments of a datagram choose alike). A flow entry also
+//!   remembers the snapshot ([`ServiceTables::generation`]) that chose or last validated
+//!   its target, and the target's index there: while that snapshot is current the choice
+//!   cannot have become invalid (a snapshot never changes), so a live flow's packets skip
+//!   the FIB altogether and their only table access is the flow's bucket; after a table
+//!   replacement the first packet validates the choice in the FIB again (by ID) and
+//!   refreshes the entry. [`prefetch`] lets a worker start a flow's bucket a few packets
+//!   ahead.
 //! - **L2**: frames leave untagged (`Ethernet | IPv6 ...`) with the chosen adjacency's
 //!   MACs; VLAN tags of the received frame are not kept.
 //!
@@ -76,11 +84,12 @@ pub mod sid;
 mod tests;
 
 use core::net::Ipv6Addr;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
-pub use config::{ServiceConfig, ServiceConfigError};
-pub use endpoint::process;
+pub use config::{ServiceConfig, ServiceConfigError, ServiceRangeConfig};
+pub use endpoint::{prefetch, process};
 pub use fib::{
     Candidate, Fib, FibBuilder, FibError, GlobalFib, Instance, LocalFib, Pe, PeNextHop, Policy,
 };
@@ -140,13 +149,21 @@ pub enum ChoiceKind {
     Instance,
 }
 
-/// What a flow remembers: the stable ID of its PE or instance.
+/// What a flow remembers: the stable ID of its PE or instance, and where that target was
+/// in the snapshot that last validated it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Choice {
     /// PE or instance.
     pub kind: ChoiceKind,
     /// Its ID.
     pub id: u32,
+    /// Its index among the FIB's targets in the snapshot of [`Choice::generation`].
+    pub index: u32,
+    /// The low 32 bits of [`ServiceTables::generation`] of the snapshot that chose or last
+    /// validated it (0: none). While it is the current snapshot's, the choice is valid
+    /// without reading the FIB: a snapshot never changes, so the service still lists the
+    /// target and the target is still up.
+    pub generation: u32,
 }
 
 /// The per-worker affinity table of the service behaviours.
@@ -246,10 +263,14 @@ pub enum TablesError {
     HopLimit,
 }
 
+/// Source of [`ServiceTables::generation`]: every built snapshot gets its own.
+static GENERATIONS: AtomicU64 = AtomicU64::new(1);
+
 /// Everything the service behaviours read: the node's computing SIDs and both FIBs.
 /// Immutable once built; publish new snapshots through [`crate::rcu`].
 #[derive(Debug, Clone)]
 pub struct ServiceTables {
+    generation: u64,
     sids: LocalSids,
     source: Ipv6Addr,
     hop_limit: u8,
@@ -261,6 +282,7 @@ pub struct ServiceTables {
 impl Default for ServiceTables {
     fn default() -> Self {
         ServiceTables {
+            generation: 0,
             sids: LocalSids::default(),
             source: Ipv6Addr::UNSPECIFIED,
             hop_limit: DEFAULT_HOP_LIMIT,
@@ -277,6 +299,15 @@ impl ServiceTables {
         ServiceTablesBuilder {
             t: ServiceTables::default(),
         }
+    }
+
+    /// This snapshot's number, unique among the snapshots built by this process (0 for
+    /// the empty default): per-worker flow entries remember it to skip the FIB while it
+    /// stays current ([`Choice::generation`]; the low 32 bits, which would need 2^32
+    /// snapshots between two packets of a live flow to repeat).
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// True without computing SIDs (every packet passes).
@@ -370,6 +401,8 @@ impl ServiceTablesBuilder {
         if remote && self.t.source.is_unspecified() {
             return Err(TablesError::NoSource);
         }
-        Ok(self.t.clone())
+        let mut t = self.t.clone();
+        t.generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
+        Ok(t)
     }
 }

@@ -754,3 +754,73 @@ proptest! {
         }
     }
 }
+
+/// A PE4 with END.CL only, offering service 1 at the given instances (id, metric, up), in
+/// that order (so the instances' indices in the FIB follow the list).
+fn cl_tables(list: &[(u32, u32, bool)]) -> ServiceTables {
+    let mut b = ServiceTables::builder();
+    b.sid(sid(PE4_CL), Behavior::EndCl).unwrap();
+    let mut l = LocalFib::builder();
+    for &(id, metric, up) in list {
+        let mut i = Instance::new(id, adj(id as u16));
+        i.up = up;
+        l.target(i).unwrap().route(1, id, metric).unwrap();
+    }
+    b.local(l.freeze().unwrap());
+    b.build().unwrap()
+}
+
+/// The instance a request of flow `sport` is delivered to.
+fn delivered_to(
+    t: &ServiceTables,
+    flows: &mut ServiceFlows,
+    c: &ServiceCounters,
+    sport: u16,
+) -> u32 {
+    let mut buf = VecBuf::new(&request(sid(PE4_CL), 1, sport));
+    let meta = parse(buf.data()).unwrap();
+    match process(t, &mut buf, &meta, flows, 0, c).unwrap() {
+        Outcome::Delivered { instance, .. } => instance,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn flow_hits_skip_the_fib_only_within_their_snapshot() {
+    // Each snapshot has its own generation.
+    let a = cl_tables(&[(41, 10, true), (42, 10, true)]);
+    let a2 = cl_tables(&[(41, 10, true), (42, 10, true)]);
+    assert_ne!(a.generation(), a2.generation());
+    assert_ne!(a.generation(), 0);
+    assert_eq!(ServiceTables::default().generation(), 0);
+
+    let c = ServiceCounters::default();
+    let mut flows = a.flow_params().table(1);
+    let first = delivered_to(&a, &mut flows, &c, 7000);
+    for _ in 0..3 {
+        assert_eq!(delivered_to(&a, &mut flows, &c, 7000), first);
+    }
+    assert_eq!((c.flows.misses.get(), c.flows.hits.get()), (1, 3));
+
+    // A new snapshot where the chosen instance moved (another one listed first): the flow
+    // keeps it (validated by ID in the FIB, then remembered at its new index).
+    let other = if first == 41 { 42 } else { 41 };
+    let b = cl_tables(&[(40, 10, true), (other, 10, true), (first, 10, true)]);
+    for _ in 0..3 {
+        assert_eq!(delivered_to(&b, &mut flows, &c, 7000), first);
+    }
+    assert_eq!((c.flows.misses.get(), c.flows.hits.get()), (1, 6));
+    assert_eq!(c.flows.repicks.get(), 0);
+
+    // The chosen instance fails in the next snapshot: the flow chooses again, among the
+    // live ones, and keeps its new choice.
+    let d = cl_tables(&[(40, 10, true), (other, 10, true), (first, 10, false)]);
+    let again = delivered_to(&d, &mut flows, &c, 7000);
+    assert_ne!(again, first);
+    assert_eq!(c.flows.repicks.get(), 1);
+    for _ in 0..3 {
+        assert_eq!(delivered_to(&d, &mut flows, &c, 7000), again);
+    }
+    // Back in the old snapshot (a table swapped back): still validated, never trusted.
+    assert_ne!(delivered_to(&a, &mut flows, &c, 7000), 40);
+}

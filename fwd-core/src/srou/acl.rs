@@ -98,6 +98,10 @@ impl TokenAcl {
     /// Decides for the Flow ID bytes of a packet.
     #[inline]
     pub fn check(&self, flow_id: &[u8]) -> TokenDecision {
+        // The common case (no list in use) decides without reading the Flow ID.
+        if self.mode == AclMode::BlockOnly && self.block.is_empty() {
+            return TokenDecision::Permitted;
+        }
         let key = FlowId::new(flow_id);
         if !self.block.is_empty() {
             if let Some(k) = &key {

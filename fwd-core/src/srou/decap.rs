@@ -5,7 +5,7 @@
 use core::net::SocketAddr;
 
 use super::wire::{Header, ServiceSegment};
-use super::{Received, SrouCounters, SrouTables, ETH_LEN};
+use super::{Rx, SrouCounters, SrouTables, ETH_LEN};
 use crate::adjacency::Adjacency;
 use crate::buf::PacketBuf;
 use crate::drop::DropReason;
@@ -55,10 +55,10 @@ fn inner_header_fits(kind: L3Kind, inner: &[u8]) -> bool {
 /// ([`DropReason::SrouBadServiceSegment`]); segments left that do not end here
 /// ([`DropReason::SrouNotFinal`]); `pkt` is not the frame `rx` was classified
 /// from (a header error).
-pub fn decapsulate<B: PacketBuf>(
+pub(crate) fn decapsulate<B: PacketBuf>(
     t: &SrouTables,
     pkt: &mut B,
-    rx: &Received,
+    rx: &Rx,
     c: &SrouCounters,
 ) -> Result<Decap, DropReason> {
     let frame = pkt.data_mut();
@@ -79,7 +79,7 @@ pub fn decapsulate<B: PacketBuf>(
         }
     };
     let origin = if h.last_entry() == sl {
-        rx.outer_src
+        rx.outer_src(frame).ok_or(DropReason::SrouTruncated)?
     } else {
         h.source().ok_or(DropReason::SrouBadProtocol)?
     };

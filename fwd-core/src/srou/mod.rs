@@ -10,9 +10,9 @@
 //!
 //! - [`encap::encapsulate`] (ingress): a plain IP packet whose destination has an
 //!   [`SrouPolicy`] is wrapped and sent to the first hop;
-//! - [`transit::transit`]: a packet to one of our locators with Segments Left > 0 is
+//! - [`transit`]: a packet to one of our locators with Segments Left > 0 is
 //!   re-addressed to the next locator (NAT ALG at the first hop);
-//! - [`decap::decapsulate`] (egress): Segments Left 0 at our locator: the inner packet is
+//! - [`decap`] (egress): Segments Left 0 at our locator: the inner packet is
 //!   delivered;
 //! - [`acl`]: token access control on the Flow ID, applied at every step;
 //! - [`process`] chooses among them for one frame; [`receive`] only handles packets to our
@@ -194,7 +194,7 @@ pub(crate) const fn addr_offsets(v4: bool) -> (usize, usize, usize) {
 }
 
 /// A validated SRoU packet addressed to one of the node's locators, token-checked.
-/// Produced by [`classify`]; consumed by [`transit::transit`] and [`decap::decapsulate`].
+/// Produced by [`classify`]; consumed by [`dispatch`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Received {
     /// The locator it arrived on (its outer destination).
@@ -207,11 +207,117 @@ pub struct Received {
     pub last_entry: u8,
     /// Segment List\[0\] when it is a service segment.
     pub service: Option<ServiceSegment>,
+    pub(crate) at: Rx,
+}
+
+/// Where a validated SRoU packet's fields are (what the behaviours read, computed once by
+/// [`classify`]'s validation): small and `Copy`, so that the per-packet path never builds
+/// addresses it does not need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Rx {
+    /// IPv4 outer header (and locators); else IPv6.
     pub(crate) v4: bool,
+    /// The locator it arrived on may decapsulate.
+    pub(crate) decap: bool,
+    /// Segments Left on arrival.
+    pub(crate) segments_left: u8,
+    /// Last Entry.
+    pub(crate) last_entry: u8,
+    /// Offsets in the frame: outer IP header, UDP header, SRoU header, end of the UDP
+    /// datagram (`srou + header length <= udp_end <= frame length`).
     pub(crate) l3: usize,
     pub(crate) l4: usize,
     pub(crate) srou: usize,
     pub(crate) udp_end: usize,
+    /// SRoU Length.
+    pub(crate) hdr_len: usize,
+    /// Offsets in the SRoU header of the Source Address and of the SR part.
+    pub(crate) src_at: usize,
+    pub(crate) sr_at: usize,
+    /// Bytes per segment (6 or 18).
+    pub(crate) seg_len: usize,
+}
+
+impl Rx {
+    /// Offset in the frame of Segment List\[`index`\] (`index <= last_entry`).
+    #[inline]
+    pub(crate) fn segment_at(&self, index: u8) -> usize {
+        self.srou + self.sr_at + wire::SR_FIXED_LEN + usize::from(index) * self.seg_len
+    }
+
+    /// Segment List\[0\] if it is a service segment (IPv4 slots only).
+    #[inline]
+    pub(crate) fn service(&self, frame: &[u8]) -> Option<ServiceSegment> {
+        if !self.v4 {
+            return None;
+        }
+        let at = self.segment_at(0);
+        ServiceSegment::from_slot(frame.get(at..at + self.seg_len)?)
+    }
+
+    /// The outer source IP and UDP port.
+    #[inline]
+    pub(crate) fn outer_src(&self, frame: &[u8]) -> Option<SocketAddr> {
+        let (src_off, _, _) = addr_offsets(self.v4);
+        let ip = read_ip(frame.get(self.l3 + src_off..)?, self.v4)?;
+        let p = frame.get(self.l4..self.l4 + 2)?;
+        Some(SocketAddr::new(ip, u16::from_be_bytes([p[0], p[1]])))
+    }
+}
+
+/// Validates a parsed frame addressed to one of our locators (the work of [`classify`]
+/// without building its [`Received`]): `Ok(None)` if not addressed to a locator.
+#[inline]
+fn classify_rx(t: &SrouTables, frame: &[u8], meta: &PacketMeta) -> Result<Option<Rx>, DropReason> {
+    if !meta.is_udp() {
+        return Ok(None);
+    }
+    let v4 = match meta.l3 {
+        L3Kind::Ipv4 => true,
+        L3Kind::Ipv6 => false,
+        L3Kind::Mpls => return Ok(None),
+    };
+    let l3 = usize::from(meta.l3_offset);
+    let (_, dst_off, alen) = addr_offsets(v4);
+    let Some(dst) = frame.get(l3 + dst_off..l3 + dst_off + alen) else {
+        return Ok(None);
+    };
+    let Some(locator) = t.locator_raw(dst, meta.dst_port) else {
+        return Ok(None);
+    };
+    if meta.is_fragment() {
+        return Err(DropReason::SrouFragment);
+    }
+    let dgram = meta.udp(frame).ok_or(DropReason::UdpBadLength)?;
+    let l4 = usize::from(meta.l4_offset);
+    let srou = l4 + udp::HEADER_LEN;
+    let udp_end = l4 + usize::from(dgram.len());
+    let bytes = frame.get(srou..udp_end).ok_or(DropReason::SrouTruncated)?;
+    let lay = wire::Header::new_unchecked(bytes).layout()?;
+    if lay.is_oam() {
+        return Err(DropReason::SrouOamUnsupported);
+    }
+    if (lay.address_len == 4) != v4 {
+        return Err(DropReason::SrouFamilyMismatch);
+    }
+    let flow_id = bytes
+        .get(wire::FIXED_LEN..lay.source)
+        .ok_or(DropReason::SrouBadFlowIdLength)?;
+    t.acl().check(flow_id).result()?;
+    Ok(Some(Rx {
+        v4,
+        decap: locator.decap,
+        segments_left: lay.segments_left,
+        last_entry: lay.last_entry,
+        l3,
+        l4,
+        srou,
+        udp_end,
+        hdr_len: lay.header_len,
+        src_at: lay.source,
+        sr_at: lay.sr,
+        seg_len: lay.segment_len,
+    }))
 }
 
 /// Checks whether a parsed frame is an SRoU packet to one of our locators: `Ok(None)` if
@@ -222,53 +328,23 @@ pub fn classify(
     frame: &[u8],
     meta: &PacketMeta,
 ) -> Result<Option<Received>, DropReason> {
-    if !meta.is_udp() {
-        return Ok(None);
-    }
-    let v4 = match meta.l3 {
-        L3Kind::Ipv4 => true,
-        L3Kind::Ipv6 => false,
-        L3Kind::Mpls => return Ok(None),
-    };
-    let l3 = usize::from(meta.l3_offset);
-    let (src_off, dst_off, _) = addr_offsets(v4);
-    let Some(dst) = frame.get(l3 + dst_off..).and_then(|b| read_ip(b, v4)) else {
+    let Some(at) = classify_rx(t, frame, meta)? else {
         return Ok(None);
     };
-    let Some(locator) = t.locator(&SocketAddr::new(dst, meta.dst_port)) else {
-        return Ok(None);
-    };
-    if meta.is_fragment() {
-        return Err(DropReason::SrouFragment);
-    }
-    let src = frame
-        .get(l3 + src_off..)
-        .and_then(|b| read_ip(b, v4))
+    let (_, dst_off, alen) = addr_offsets(at.v4);
+    let dst = frame
+        .get(at.l3 + dst_off..at.l3 + dst_off + alen)
         .ok_or(DropReason::Ipv4Truncated)?;
-    let dgram = meta.udp(frame).ok_or(DropReason::UdpBadLength)?;
-    let l4 = usize::from(meta.l4_offset);
-    let srou = l4 + udp::HEADER_LEN;
-    let udp_end = l4 + usize::from(dgram.len());
-    let bytes = frame.get(srou..udp_end).ok_or(DropReason::SrouTruncated)?;
-    let h = wire::Header::new_checked(bytes)?;
-    if h.is_oam() {
-        return Err(DropReason::SrouOamUnsupported);
-    }
-    if (h.protocol_id() == wire::ProtocolId::IPV4) != v4 {
-        return Err(DropReason::SrouFamilyMismatch);
-    }
-    t.acl().check(h.flow_id()).result()?;
+    let locator = *t
+        .locator_raw(dst, meta.dst_port)
+        .ok_or(DropReason::SrouTruncated)?;
     Ok(Some(Received {
-        locator: *locator,
-        outer_src: SocketAddr::new(src, meta.src_port),
-        segments_left: h.segments_left(),
-        last_entry: h.last_entry(),
-        service: h.service_segment(0),
-        v4,
-        l3,
-        l4,
-        srou,
-        udp_end,
+        locator,
+        outer_src: at.outer_src(frame).ok_or(DropReason::Ipv4Truncated)?,
+        segments_left: at.segments_left,
+        last_entry: at.last_entry,
+        service: at.service(frame),
+        at,
     }))
 }
 
@@ -280,15 +356,26 @@ pub fn dispatch<B: PacketBuf>(
     rx: &Received,
     c: &SrouCounters,
 ) -> Result<Outcome, DropReason> {
+    dispatch_rx(t, pkt, &rx.at, c)
+}
+
+#[inline]
+fn dispatch_rx<B: PacketBuf>(
+    t: &SrouTables,
+    pkt: &mut B,
+    rx: &Rx,
+    c: &SrouCounters,
+) -> Result<Outcome, DropReason> {
     c.tokens_permitted.add(1);
-    let ends_here = match (rx.segments_left, rx.service) {
-        (0, None) => true,
-        (0, Some(_)) => return Err(DropReason::SrouBadServiceSegment),
-        (1, Some(_)) => true,
+    // A service segment only matters when it is the next (or the active) one.
+    let ends_here = match rx.segments_left {
+        0 if rx.service(pkt.data()).is_some() => return Err(DropReason::SrouBadServiceSegment),
+        0 => true,
+        1 => rx.service(pkt.data()).is_some(),
         _ => false,
     };
     if ends_here {
-        if !rx.locator.decap {
+        if !rx.decap {
             return Err(if rx.segments_left == 0 {
                 DropReason::SrouSegmentsLeftZero
             } else {
@@ -301,14 +388,15 @@ pub fn dispatch<B: PacketBuf>(
 }
 
 /// Handles a frame if it is addressed to one of our locators ([`Outcome::Pass`] if not).
+#[inline]
 pub fn receive<B: PacketBuf>(
     t: &SrouTables,
     pkt: &mut B,
     meta: &PacketMeta,
     c: &SrouCounters,
 ) -> Result<Outcome, DropReason> {
-    match classify(t, pkt.data(), meta)? {
-        Some(rx) => dispatch(t, pkt, &rx, c),
+    match classify_rx(t, pkt.data(), meta)? {
+        Some(rx) => dispatch_rx(t, pkt, &rx, c),
         None => Ok(Outcome::Pass),
     }
 }

@@ -14,6 +14,7 @@ use super::wire::{
     Body, Header, Repr, SegmentType, Segments, ServiceSegment, MAGIC, MAX_LEN, SERVICE_SEGMENT_MARK,
 };
 use crate::adjacency::Adjacency;
+use crate::service::hash::ExactMap;
 
 /// Longest Flow ID a policy or a token list holds.
 pub const MAX_FLOW_ID_LEN: usize = 16;
@@ -280,6 +281,49 @@ pub enum TablesError {
     },
 }
 
+/// Own locators and next hops keyed by raw address bytes (see [`SrouTables`]).
+#[derive(Debug, Clone, Default)]
+struct FastIndex {
+    /// IPv4 locators: (address as read from the header, port, locator).
+    locators_v4: Vec<(u32, u16, Locator)>,
+    /// IPv6 locators.
+    locators_v6: Vec<([u8; 16], u16, Locator)>,
+    next_hop_v4: ExactMap<u32>,
+    next_hop_v6: ExactMap<[u8; 16]>,
+    next_hop_adjs: Vec<Adjacency>,
+}
+
+impl FastIndex {
+    fn build(
+        locators: &HashMap<SocketAddr, Locator, FxBuildHasher>,
+        next_hops: &HashMap<IpAddr, Adjacency, FxBuildHasher>,
+    ) -> FastIndex {
+        let mut f = FastIndex::default();
+        for l in locators.values() {
+            match l.addr.ip() {
+                IpAddr::V4(a) => {
+                    f.locators_v4
+                        .push((u32::from_ne_bytes(a.octets()), l.addr.port(), *l))
+                }
+                IpAddr::V6(a) => f.locators_v6.push((a.octets(), l.addr.port(), *l)),
+            }
+        }
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        for (ip, adj) in next_hops {
+            let i = f.next_hop_adjs.len() as u32;
+            f.next_hop_adjs.push(*adj);
+            match ip {
+                IpAddr::V4(a) => v4.push((u32::from_ne_bytes(a.octets()), i)),
+                IpAddr::V6(a) => v6.push((a.octets(), i)),
+            }
+        }
+        // Distinct keys (they come from a map) and small indices: building cannot fail.
+        f.next_hop_v4 = ExactMap::build(v4).unwrap_or_default();
+        f.next_hop_v6 = ExactMap::build(v6).unwrap_or_default();
+        f
+    }
+}
+
 /// The immutable SRoU state a worker reads.
 #[derive(Debug, Clone)]
 pub struct SrouTables {
@@ -291,6 +335,11 @@ pub struct SrouTables {
     /// Policy name -> index (for overlay routes; control side only).
     by_name: HashMap<String, u32, FxBuildHasher>,
     next_hops: HashMap<IpAddr, Adjacency, FxBuildHasher>,
+    /// The per-packet forms of `locators` and `next_hops`, built by
+    /// [`SrouTablesBuilder::build`]: lookups on raw header bytes, without building a
+    /// `SocketAddr` or hashing an enum. A node has a handful of locators (scanned); next
+    /// hops are exact-match maps to an index into `next_hop_adjs`.
+    fast: FastIndex,
     default_next_hop: Option<Adjacency>,
     decap_adjacency: Option<Adjacency>,
     acl: TokenAcl,
@@ -306,6 +355,7 @@ impl Default for SrouTables {
             by_destination: HashMap::default(),
             by_name: HashMap::default(),
             next_hops: HashMap::default(),
+            fast: FastIndex::default(),
             default_next_hop: None,
             decap_adjacency: None,
             acl: TokenAcl::default(),
@@ -334,6 +384,32 @@ impl SrouTables {
             return None;
         }
         self.locators.get(addr)
+    }
+
+    /// The own locator at the address `addr` (4 or 16 bytes, as in an IP header) and
+    /// UDP port `port`, if any (what [`SrouTables::locator`] answers, for the per-packet
+    /// path).
+    #[inline]
+    pub fn locator_raw(&self, addr: &[u8], port: u16) -> Option<&Locator> {
+        match addr.len() {
+            4 => {
+                let a = u32::from_ne_bytes(addr.try_into().ok()?);
+                self.fast
+                    .locators_v4
+                    .iter()
+                    .find(|(la, lp, _)| *la == a && *lp == port)
+                    .map(|(_, _, l)| l)
+            }
+            16 => {
+                let a: [u8; 16] = addr.try_into().ok()?;
+                self.fast
+                    .locators_v6
+                    .iter()
+                    .find(|(la, lp, _)| *la == a && *lp == port)
+                    .map(|(_, _, l)| l)
+            }
+            _ => None,
+        }
     }
 
     /// All own locators.
@@ -381,6 +457,22 @@ impl SrouTables {
     #[inline]
     pub fn next_hop(&self, ip: &IpAddr) -> Option<Adjacency> {
         self.next_hops.get(ip).copied().or(self.default_next_hop)
+    }
+
+    /// [`SrouTables::next_hop`] of the address `ip` given as raw bytes (4 or 16, as in an
+    /// IP header or a segment slot), for the per-packet path.
+    #[inline]
+    pub fn next_hop_raw(&self, ip: &[u8]) -> Option<&Adjacency> {
+        let f = &self.fast;
+        let i = match ip.len() {
+            4 => f.next_hop_v4.get(u32::from_ne_bytes(ip.try_into().ok()?)),
+            16 => f.next_hop_v6.get(ip.try_into().ok()?),
+            _ => return None,
+        };
+        match i {
+            Some(i) => f.next_hop_adjs.get(i as usize),
+            None => self.default_next_hop.as_ref(),
+        }
     }
 
     /// Where decapsulated packets go, if configured (else the caller routes them).
@@ -498,6 +590,7 @@ impl SrouTablesBuilder {
             mut tables,
             policies,
         } = self;
+        tables.fast = FastIndex::build(&tables.locators, &tables.next_hops);
         for (index, (destination, name, spec)) in policies.into_iter().enumerate() {
             let policy =
                 compile(&tables, &spec).map_err(|error| TablesError::Policy { index, error })?;

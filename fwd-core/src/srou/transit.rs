@@ -10,12 +10,11 @@
 //! 4. MACs rewritten for the next hop's adjacency.
 
 use super::csum::Delta;
-use super::encap::write_ip;
-use super::wire::{encode_segment, Header};
-use super::{addr_offsets, Received, SrouCounters, SrouTables};
+use super::wire::{PORT_LEN, SERVICE_SEGMENT_MARK};
+use super::{addr_offsets, Rx, SrouCounters, SrouTables};
 use crate::adjacency::Adjacency;
 use crate::drop::DropReason;
-use crate::wire::{ipv4, ipv6, udp};
+use crate::wire::{checksum, ipv4, ipv6, udp};
 
 /// Forwards a classified packet ([`super::classify`]) to its next segment; returns the
 /// adjacency it must leave on (MACs already written).
@@ -24,10 +23,20 @@ use crate::wire::{ipv4, ipv6, udp};
 /// segment is a service segment ([`DropReason::SrouBadServiceSegment`]), no adjacency for
 /// it ([`DropReason::SrouNoNextHop`]), TTL / hop limit 1 or 0 ([`DropReason::TtlExpired`]),
 /// or `frame` is not the frame `rx` was classified from (a header error).
-pub fn transit(
+///
+/// The segment list has the outer header's family (classification checked the
+/// Protocol-ID against it and the Segment Type against the Protocol-ID), so the next
+/// segment's address is copied into the outer header as raw bytes, and the first-hop ALG
+/// copies the outer source address and port (which have the SRoU Source's layout) as they
+/// are. Every checksum change is accumulated once: the old destination becomes the new
+/// source (a move the sums do not see), so the IPv4 header checksum changes by TTL and new
+/// destination against old source, and the UDP checksum (only when not 0) by the same
+/// addresses, ports, Segments Left and the ALG bytes.
+#[inline]
+pub(crate) fn transit(
     t: &SrouTables,
     frame: &mut [u8],
-    rx: &Received,
+    rx: &Rx,
     c: &SrouCounters,
 ) -> Result<Adjacency, DropReason> {
     let v4 = rx.v4;
@@ -36,99 +45,69 @@ pub fn transit(
     } else {
         (ipv6::HEADER_LEN, DropReason::Ipv6Truncated)
     };
-    if rx.l3 + ip_min > rx.l4 || rx.l4 + udp::HEADER_LEN != rx.srou {
+    let (l3, l4, srou) = (rx.l3, rx.l4, rx.srou);
+    if l3 + ip_min > l4 || l4 + udp::HEADER_LEN != srou || rx.udp_end > frame.len() {
         return Err(truncated);
     }
-    let bytes = frame
-        .get(rx.srou..rx.udp_end)
-        .ok_or(DropReason::SrouTruncated)?;
-    let h = Header::new_checked(bytes)?;
-    let sl = h.segments_left();
+    let sl = rx.segments_left;
     if sl == 0 {
         return Err(DropReason::SrouSegmentsLeftZero);
     }
     let new_sl = sl - 1;
-    if h.service_segment(usize::from(new_sl)).is_some() {
-        return Err(DropReason::SrouBadServiceSegment);
+    let (src_off, dst_off, alen) = addr_offsets(v4);
+    let seg_at = rx.segment_at(new_sl);
+    let mut next = [0u8; 16];
+    let next_port = {
+        let slot = frame
+            .get(seg_at..seg_at + alen + PORT_LEN)
+            .ok_or(DropReason::SrouSegmentListTruncated)?;
+        if v4 && slot[0] == SERVICE_SEGMENT_MARK {
+            return Err(DropReason::SrouBadServiceSegment);
+        }
+        next[..alen].copy_from_slice(&slot[..alen]);
+        u16::from_be_bytes([slot[alen], slot[alen + 1]])
+    };
+    let new_dst = &next[..alen];
+    let adj = t.next_hop_raw(new_dst).ok_or(DropReason::SrouNoNextHop)?;
+    let alg = rx.last_entry == sl;
+    let sl_at = srou + rx.sr_at + 3;
+    let src_at = srou + rx.src_at;
+    let src_len = alen + PORT_LEN;
+    if sl_at >= rx.udp_end || src_at + src_len > rx.udp_end {
+        return Err(DropReason::SrouTruncated);
     }
-    let next = h
-        .segment(usize::from(new_sl))
-        .ok_or(DropReason::SrouSegmentListTruncated)?;
-    if next.is_ipv4() != v4 {
-        return Err(DropReason::SrouFamilyMismatch);
-    }
-    let adj = t.next_hop(&next.ip()).ok_or(DropReason::SrouNoNextHop)?;
-    let alg = h.last_entry() == sl;
-    let sl_at = h.segments_left_offset();
-    let src_at = h.source_offset();
-    let src_len = h.address_len() + super::wire::PORT_LEN;
 
     // Everything below indexes inside ..udp_end, which the checks above bound.
-    let l3 = rx.l3;
-    let l4 = rx.l4;
-    let srou = rx.srou;
     let ttl_at = if v4 { l3 + 8 } else { l3 + 7 };
     let ttl = frame[ttl_at];
     if ttl <= 1 {
         return Err(DropReason::TtlExpired);
     }
-    let (src_off, dst_off, alen) = addr_offsets(v4);
-    let mut src_buf = [0u8; 16];
-    src_buf[..alen].copy_from_slice(&frame[l3 + src_off..l3 + src_off + alen]);
-    let mut dst_buf = [0u8; 16];
-    dst_buf[..alen].copy_from_slice(&frame[l3 + dst_off..l3 + dst_off + alen]);
-    let mut next_buf = [0u8; 16];
-    write_ip(&mut next_buf[..alen], &next.ip());
-    // The old destination is our locator: it becomes the new source.
-    let old_src = &src_buf[..alen];
-    let locator = &dst_buf[..alen];
-    let new_dst = &next_buf[..alen];
-
+    let mut old_src_buf = [0u8; 16];
+    old_src_buf[..alen].copy_from_slice(&frame[l3 + src_off..l3 + src_off + alen]);
+    let old_src = &old_src_buf[..alen];
     let old_sport = u16::from_be_bytes([frame[l4], frame[l4 + 1]]);
     let old_dport = u16::from_be_bytes([frame[l4 + 2], frame[l4 + 3]]);
-    let new_sport = old_dport;
-    let new_dport = next.port();
     let udp_csum = u16::from_be_bytes([frame[l4 + 6], frame[l4 + 7]]);
-
-    // UDP checksum: pseudo-header addresses, ports, Segments Left, ALG Source.
-    let mut ud = Delta::default();
-    ud.bytes(0, old_src, locator);
-    ud.bytes(0, locator, new_dst);
-    ud.word(old_sport, new_sport);
-    ud.word(old_dport, new_dport);
-    ud.bytes(udp::HEADER_LEN + sl_at, &[sl], &[new_sl]);
+    // The first-hop ALG writes the outer source address and port, as received, into the
+    // SRoU Source (same layout: address then port).
     let mut alg_new = [0u8; 18];
-    if alg {
-        encode_segment(&rx.outer_src, &mut alg_new);
-        let at = srou + src_at;
-        ud.bytes(
-            udp::HEADER_LEN + src_at,
-            &frame[at..at + src_len],
-            &alg_new[..src_len],
-        );
-    }
+    alg_new[..alen].copy_from_slice(old_src);
+    alg_new[alen..src_len].copy_from_slice(&old_sport.to_be_bytes());
 
-    // IP header.
-    if v4 {
-        let mut ipd = Delta::default();
-        let proto = frame[l3 + 9];
-        ipd.word(
-            u16::from_be_bytes([ttl, proto]),
-            u16::from_be_bytes([ttl - 1, proto]),
-        );
-        ipd.bytes(src_off, old_src, locator);
-        ipd.bytes(dst_off, locator, new_dst);
-        let old = u16::from_be_bytes([frame[l3 + 10], frame[l3 + 11]]);
-        frame[l3 + 10..l3 + 12].copy_from_slice(&ipd.apply(old).to_be_bytes());
-    }
-    frame[ttl_at] = ttl - 1;
-    frame[l3 + src_off..l3 + src_off + alen].copy_from_slice(locator);
-    frame[l3 + dst_off..l3 + dst_off + alen].copy_from_slice(new_dst);
-
-    // UDP header.
-    frame[l4..l4 + 2].copy_from_slice(&new_sport.to_be_bytes());
-    frame[l4 + 2..l4 + 4].copy_from_slice(&new_dport.to_be_bytes());
+    // UDP checksum (0 stays 0): pseudo-header addresses, ports, Segments Left, ALG Source.
     if udp_csum != 0 {
+        let mut ud = Delta::default();
+        ud.bytes(0, old_src, new_dst);
+        ud.word(old_sport, next_port);
+        ud.bytes(sl_at - l4, &[sl], &[new_sl]);
+        if alg {
+            ud.bytes(
+                src_at - l4,
+                &frame[src_at..src_at + src_len],
+                &alg_new[..src_len],
+            );
+        }
         let c = match ud.apply(udp_csum) {
             0 => 0xffff,
             c => c,
@@ -136,15 +115,56 @@ pub fn transit(
         frame[l4 + 6..l4 + 8].copy_from_slice(&c.to_be_bytes());
     }
 
+    // IP header: TTL, then source := old destination (our locator), destination := next.
+    if v4 {
+        let proto = frame[l3 + 9];
+        let old = u64::from(u16::from_be_bytes([ttl, proto])) + words(old_src);
+        let new = u64::from(u16::from_be_bytes([ttl - 1, proto])) + words(new_dst);
+        let hc = u16::from_be_bytes([frame[l3 + 10], frame[l3 + 11]]);
+        frame[l3 + 10..l3 + 12].copy_from_slice(&update(hc, old, new).to_be_bytes());
+    }
+    frame[ttl_at] = ttl - 1;
+    if v4 {
+        let mut locator = [0u8; 4];
+        locator.copy_from_slice(&frame[l3 + dst_off..l3 + dst_off + 4]);
+        frame[l3 + src_off..l3 + src_off + 4].copy_from_slice(&locator);
+    } else {
+        let mut locator = [0u8; 16];
+        locator.copy_from_slice(&frame[l3 + dst_off..l3 + dst_off + 16]);
+        frame[l3 + src_off..l3 + src_off + 16].copy_from_slice(&locator);
+    }
+    frame[l3 + dst_off..l3 + dst_off + alen].copy_from_slice(new_dst);
+
+    // UDP header: source port := old destination port (our locator's).
+    frame[l4..l4 + 2].copy_from_slice(&old_dport.to_be_bytes());
+    frame[l4 + 2..l4 + 4].copy_from_slice(&next_port.to_be_bytes());
+
     // SRoU header.
-    frame[srou + sl_at] = new_sl;
+    frame[sl_at] = new_sl;
     if alg {
-        let at = srou + src_at;
-        frame[at..at + src_len].copy_from_slice(&alg_new[..src_len]);
+        frame[src_at..src_at + src_len].copy_from_slice(&alg_new[..src_len]);
         c.nat_alg.add(1);
     }
 
     adj.rewrite(frame);
     c.transited.add(1);
-    Ok(adj)
+    Ok(*adj)
+}
+
+/// The one's-complement sum of the big-endian 16-bit words of an even-length field at an
+/// even offset (unfolded).
+#[inline(always)]
+fn words(b: &[u8]) -> u64 {
+    let mut s = 0u64;
+    for w in b.chunks_exact(2) {
+        s += u64::from(u16::from_be_bytes([w[0], w[1]]));
+    }
+    s
+}
+
+/// `~(~HC + ~old + new)` (RFC 1624, eqn. 3) for the unfolded sums of the old and new
+/// contents of every changed word.
+#[inline(always)]
+fn update(hc: u16, old: u64, new: u64) -> u16 {
+    !checksum::fold(u64::from(!hc) + u64::from(!checksum::fold(old)) + new)
 }

@@ -226,6 +226,40 @@ pub fn encode_segment(addr: &SocketAddr, slot: &mut [u8]) -> usize {
     }
 }
 
+/// Where the fields of a checked header are ([`Header::layout`]); offsets from the start
+/// of the header. For OAM, only `header_len` and `source` (the OAM-Type byte) count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// SRoU Length.
+    pub header_len: usize,
+    /// Offset of the Source Address (of the OAM-Type byte for OAM).
+    pub source: usize,
+    /// Bytes of the Source Address (4 or 16; 0 for OAM).
+    pub address_len: usize,
+    /// Offset of the SR part (Segment Type).
+    pub sr: usize,
+    /// Bytes per segment (6 or 18; 0 for OAM).
+    pub segment_len: usize,
+    /// Last Entry.
+    pub last_entry: u8,
+    /// Segments Left.
+    pub segments_left: u8,
+}
+
+impl Layout {
+    /// True for OAM (no Source, no segment list).
+    #[inline]
+    pub fn is_oam(&self) -> bool {
+        self.address_len == 0
+    }
+
+    /// Offset of Segment List\[`index`\] (`index <= last_entry`).
+    #[inline]
+    pub fn segment_offset(&self, index: u8) -> usize {
+        self.sr + SR_FIXED_LEN + usize::from(index) * self.segment_len
+    }
+}
+
 /// A read/write view of an SRoU header at the start of a UDP payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header<T: AsRef<[u8]>> {
@@ -265,52 +299,79 @@ impl<T: AsRef<[u8]>> Header<T> {
     /// SR Hdr Len is not checked (implementations disagree on it). After this every getter
     /// is in bounds; SR getters additionally require a non-OAM header.
     pub fn check_len(&self) -> Result<(), DropReason> {
+        self.layout().map(|_| ())
+    }
+
+    /// [`Header::check_len`] that also returns where everything is, read in the same
+    /// single pass over the fixed fields (what the per-packet path uses instead of the
+    /// getters, each of which recomputes the offsets before it).
+    #[inline(always)]
+    pub fn layout(&self) -> Result<Layout, DropReason> {
         let buf = self.buffer.as_ref();
-        if buf.len() < FIXED_LEN {
+        let Some(&[magic, len, flow_id_len, proto]) = buf.first_chunk::<FIXED_LEN>() else {
             return Err(DropReason::SrouTruncated);
-        }
-        let magic = buf[field::MAGIC];
+        };
         if magic != MAGIC && magic != MAGIC_ALT {
             return Err(DropReason::SrouBadMagic);
         }
-        let len = self.header_len();
+        let len = usize::from(len);
         if len < FIXED_LEN {
             return Err(DropReason::SrouBadLength);
         }
         if len > buf.len() {
             return Err(DropReason::SrouTruncated);
         }
-        let proto = self.protocol_id();
+        let proto = ProtocolId(proto);
         if proto.0 > ProtocolId::IPV6.0 {
             return Err(DropReason::SrouBadProtocol);
         }
-        let src = self.source_offset();
+        let src = FIXED_LEN + usize::from(flow_id_len);
         if src > len {
             return Err(DropReason::SrouBadFlowIdLength);
         }
         let Some(addr_len) = proto.address_len() else {
             // OAM: the OAM-Type byte must be there.
             return if src < len {
-                Ok(())
+                Ok(Layout {
+                    header_len: len,
+                    source: src,
+                    address_len: 0,
+                    sr: src,
+                    segment_len: 0,
+                    last_entry: 0,
+                    segments_left: 0,
+                })
             } else {
                 Err(DropReason::SrouBadLength)
             };
         };
         let sr = src + addr_len + PORT_LEN;
-        if sr + SR_FIXED_LEN > len {
+        let Some(&[seg_type, _, last_entry, segments_left]) = buf
+            .get(sr..len)
+            .and_then(|b| b.first_chunk::<SR_FIXED_LEN>())
+        else {
             return Err(DropReason::SrouBadLength);
-        }
-        let seg_type = SegmentType(buf[sr + field::SEG_TYPE]);
+        };
+        let seg_type = SegmentType(seg_type);
         if proto.segment_type() != Some(seg_type) {
             return Err(DropReason::SrouBadSegmentType);
         }
-        if self.segment_list_end() > len {
+        let segment_len = seg_type.segment_len().unwrap_or(0);
+        if sr + SR_FIXED_LEN + (usize::from(last_entry) + 1) * segment_len > len {
             return Err(DropReason::SrouSegmentListTruncated);
         }
-        if self.segments_left() > self.last_entry() {
+        if segments_left > last_entry {
             return Err(DropReason::SrouSegmentsLeftBeyondLast);
         }
-        Ok(())
+        Ok(Layout {
+            header_len: len,
+            source: src,
+            address_len: addr_len,
+            sr,
+            segment_len,
+            last_entry,
+            segments_left,
+        })
     }
 
     /// Unwraps the buffer.

@@ -12,7 +12,7 @@ use super::IpProtocol;
 
 /// Folds a 64-bit accumulator of 16-bit words into a 16-bit one's-complement sum.
 #[inline]
-const fn fold(mut acc: u64) -> u16 {
+pub const fn fold(mut acc: u64) -> u16 {
     while acc > 0xffff {
         acc = (acc & 0xffff) + (acc >> 16);
     }
