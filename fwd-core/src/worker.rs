@@ -118,14 +118,14 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
                 m.prefetch_data();
             }
             for m in pkts.iter().take(TABLE_PREFETCH_AHEAD) {
-                pipeline.prefetch(m.data());
+                pipeline.prefetch(m.data(), ctx.flows);
             }
             for i in 0..pkts.len() {
                 if let Some(ahead) = pkts.get(i + PREFETCH_AHEAD) {
                     ahead.prefetch_data();
                 }
                 if let Some(ahead) = pkts.get(i + TABLE_PREFETCH_AHEAD) {
-                    pipeline.prefetch(ahead.data());
+                    pipeline.prefetch(ahead.data(), ctx.flows);
                 }
                 let (m, act) = (&mut pkts[i], &mut actions[i]);
                 bytes += m.pkt_len() as u64;

@@ -216,18 +216,22 @@ impl Pipeline {
     /// Starts fetching the table entry that [`Pipeline::process`] of `frame` will read
     /// first, so that processing it a few packets later does not wait for memory (DPDK
     /// `l3fwd`'s prefetch across the burst): for an MPLS frame (EtherType 0x8847 or 0x8848
-    /// after at most two VLAN tags), the LFIB entry of the top label. Reads at most the
-    /// first 25 bytes of the frame, changes nothing and never panics; other frames cost a
-    /// few compares, and nothing is read at all while the LFIB is empty.
+    /// after at most two VLAN tags), the LFIB entry of the top label; for an IPv6 frame to
+    /// one of the computing SIDs, the worker's flow-table bucket of its flow (`flows`).
+    /// Changes nothing and never panics; other frames cost a few compares, and nothing is
+    /// read at all while the LFIB and the computing SIDs are empty.
     #[inline]
-    pub fn prefetch(&self, frame: &[u8]) {
-        // Without an LFIB there is nothing to fetch, and reading the frame this early
-        // costs the IP-only case a few percent.
-        if self.mpls.lfib().is_empty() {
-            return;
+    pub fn prefetch(&self, frame: &[u8], flows: &FlowState) {
+        // Without an LFIB or computing SIDs there is nothing to fetch, and reading the
+        // frame this early costs the IP-only case a few percent.
+        if !self.mpls.lfib().is_empty() {
+            if let Some(label) = mpls_top_label(frame) {
+                self.mpls.lfib().prefetch(label);
+            }
         }
-        if let Some(label) = mpls_top_label(frame) {
-            self.mpls.lfib().prefetch(label);
+        if !self.service.is_empty() {
+            // The flow table's bucket and home slot: a flow hit then finds both in cache.
+            crate::service::prefetch(&self.service, &flows.service, frame);
         }
     }
 
@@ -562,7 +566,8 @@ mod prefetch_tests {
         #[test]
         fn prefetch_never_panics(f in proptest::collection::vec(any::<u8>(), 0..40)) {
             let p = Pipeline::new();
-            p.prefetch(&f);
+            let flows = p.new_flow_state(1000);
+            p.prefetch(&f, &flows);
             if let Some(label) = mpls_top_label(&f) {
                 prop_assert!(label <= crate::mpls::MAX_LABEL);
             }
