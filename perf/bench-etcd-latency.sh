@@ -15,7 +15,8 @@
 # usage: perf/bench-etcd-latency.sh [SINGLE] [BULK]     (defaults: 200 100000)
 # env:   BENCH_WORKER (yield, spin or sleep-us:N; default yield), BENCH_CLIENTS (default 4),
 #        BENCH_TXN_OPS (default 128: etcd's default --max-txn-ops), BENCH_ETCD (default
-#        /usr/bin/etcd), BENCH_NO_RECORD=1 (print only)
+#        /usr/bin/etcd), BENCH_NO_RECORD=1 (print only), BENCH_JSON=FILE (append JSON
+#        records, see perf/json-record.py)
 # Needs: etcd-server (scripts/install-deps.sh) and what the workspace builds with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +60,24 @@ rows+=("$(printf '| %s | bulk: %s /24s, txns of %s from %s clients; %s routes li
   "$(int "$(get bulk_last_compile_ms)")" "$(int "$(get bulk_last_build_ms)")" \
   "$(int "$(get bulk_offline_compile_ms)")" "$(int "$(get bulk_offline_build_ms)")" "$machine")")
 printf '%s\n' "${rows[@]}"
+if [ -n "${BENCH_JSON:-}" ]; then
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
+  for p in single single_settle0; do
+    perf/json-record.py "$BENCH_JSON" benchmark=etcd-latency \
+      "workload=single change to live in the worker, settle $(msf "$(get "${p}_settle_us")") ms, p50" \
+      "baseline=etcd put round trip, p50 ms" "baseline_value=$(msf "$(get "${p}_put_ack_p50_us")")" \
+      "value=$(msf "$(get "${p}_p50_us")")" unit=ms \
+      "ratio=$(ratio "$(get "${p}_p50_us")" "$(get "${p}_put_ack_p50_us")")" better=lower \
+      "p99_ms=$(msf "$(get "${p}_p99_us")")" "max_ms=$(msf "$(get "${p}_max_us")")" \
+      "puts=$(get "${p}_n")"
+  done
+  perf/json-record.py "$BENCH_JSON" benchmark=etcd-latency \
+    "workload=bulk: $(get bulk_routes) /24s to live in the worker" \
+    "baseline=etcd acked every write, ms" "baseline_value=$(int "$(get bulk_write_ms)")" \
+    "value=$(int "$(get bulk_live_ms)")" unit=ms \
+    "ratio=$(ratio "$(get bulk_live_ms)" "$(get bulk_write_ms)")" better=lower \
+    "publications=$(get bulk_publications)" "routes_live=$(get bulk_routes_live)"
+fi
 [ "${BENCH_NO_RECORD:-0}" = 1 ] && exit 0
 
 HEADING="## etcd write to live table"

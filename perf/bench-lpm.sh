@@ -7,7 +7,8 @@
 #
 # usage: perf/bench-lpm.sh [ROUTES] [KEYS] [ROUNDS]     (defaults: 1000000 1000000 9)
 # env:   BENCH_CORE (default 1), BENCH_V6_ROUTES (default 100000; 0 skips IPv6),
-#        BENCH_NO_RECORD=1 (print only)
+#        BENCH_NO_RECORD=1 (print only), BENCH_JSON=FILE (append JSON records, see
+#        perf/json-record.py)
 # Needs: scripts/install-deps.sh (DPDK, clang); builds the example in release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,21 @@ if [ "$V6_ROUTES" != 0 ]; then
     "$(get ratio_v6)" "$(get v6_lpm_root_bits)" "$(get v6_lpm_mem_mib)" "$machine")")
 fi
 printf '%s\n' "${rows[@]}"
+if [ -n "${BENCH_JSON:-}" ]; then
+  perf/json-record.py "$BENCH_JSON" benchmark=lpm \
+    "workload=IPv4, $(get v4_routes) routes, $(get v4_keys) keys, bursts of 32" \
+    "baseline=rte_fib DIR24_8" "baseline_value=$(get v4_rte_fib_mlps)" \
+    "value=$(get v4_lpm_bulk_mlps)" unit=Mlookups/s "ratio=$(get ratio_v4)" better=higher \
+    "rounds=$ROUNDS" "core=$CORE" "lpm_mem_mib=$(get v4_lpm_mem_mib)" \
+    "rte_fib_mem_mib=$(get v4_rte_fib_mem_mib)"
+  if [ "$V6_ROUTES" != 0 ]; then
+    perf/json-record.py "$BENCH_JSON" benchmark=lpm \
+      "workload=IPv6, $(get v6_routes) routes, $(get v6_keys) keys, bursts of 32" \
+      "baseline=rte_fib6 TRIE" "baseline_value=$(get v6_rte_fib6_mlps)" \
+      "value=$(get v6_lpm_bulk_mlps)" unit=Mlookups/s "ratio=$(get ratio_v6)" better=higher \
+      "rounds=$ROUNDS" "core=$CORE" "lpm_mem_mib=$(get v6_lpm_mem_mib)"
+  fi
+fi
 [ "${BENCH_NO_RECORD:-0}" = 1 ] && exit 0
 
 # Append the rows at the end of this benchmark's table (creating the section the first

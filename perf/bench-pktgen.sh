@@ -38,7 +38,7 @@ run_testpmd() {
 run_pktgen() {
   sed -e "s/^duration_s = .*/duration_s = $SECS/" -e "s/^cores = .*/cores = [$CORE]/" \
     pktgen/profiles/null-tx-64.toml > "$OUT/pktgen-bench.toml"
-  PKTGEN_LOG=warn "$BIN" run --profile "$OUT/pktgen-bench.toml" 2>/dev/null \
+  PKTGEN_LOG=warn "$BIN" run --profile "$OUT/pktgen-bench.toml" --json "$OUT/pktgen-bench.json" 2>/dev/null \
     | awk '/^\[/ {for (i=1;i<=NF;i++) if ($i=="tx") {print $(i+1)*1e6; break}}' | tail -n +3 | median
 }
 
@@ -58,6 +58,15 @@ date=$(date -u +%Y-%m-%d)
 line=$(printf '| %s | pktgen TX, 64 B IPv4/UDP, 64 flows, signature per packet, 1 core | %.2f | %.2f | **%.3f** | %s, DPDK %s, %s s x %s rounds |' \
   "$date" "$(calc "$tp/1000000")" "$(calc "$pg/1000000")" "$ratio" "$cpu" "$dpdk" "$SECS" "$ROUNDS")
 echo "$line"
+if [ -n "${BENCH_JSON:-}" ]; then
+  tsc=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tsc_hz"])' "$OUT/pktgen-bench.json" 2>/dev/null || echo 0)
+  perf/json-record.py "$BENCH_JSON" benchmark=pktgen-tx \
+    "workload=pktgen TX, 64 B IPv4/UDP, 64 flows, signature per packet, 1 core" \
+    "baseline=dpdk-testpmd txonly" "baseline_value=$(calc "$tp/1000000")" \
+    "value=$(calc "$pg/1000000")" unit=Mpps "ratio=$ratio" better=higher \
+    "seconds=$SECS" "rounds=$ROUNDS" "core=$CORE" "tsc_hz=$tsc" \
+    "rounds_testpmd_pps:=[$(IFS=,; echo "${TP[*]}")]" "rounds_pktgen_pps:=[$(IFS=,; echo "${PG[*]}")]"
+fi
 if [ "${BENCH_NO_RECORD:-0}" != 1 ]; then
   if ! grep -q '^## pktgen transmit vs dpdk-testpmd txonly' perf/RESULTS.md; then
     cat >> perf/RESULTS.md <<'MD'
@@ -66,10 +75,11 @@ if [ "${BENCH_NO_RECORD:-0}" != 1 ]; then
 
 Command: `perf/bench-pktgen.sh 8 3` (release build). Device: `net_null0` (TX frees the
 mbufs); one transmitting core (lcore 1) for both; 64-byte frames (60 bytes in the mbuf);
-median of per-second TX rates after a 2 s warm-up, median over rounds. pktgen allocates
-each mbuf, copies its template, writes the flow's UDP port and the 18-byte signature
-(stream, sequence number, TX TSC) and paces nothing (no rate set); testpmd txonly
-bulk-allocates and writes a fixed header.
+median of per-second TX rates after a 2 s warm-up, median over rounds. pktgen paces
+nothing (no rate set), allocates mbufs 8 at a time, copies its flow's prebuilt 60-byte
+frame (UDP port and signature head written at start) into each right after the
+allocation and writes the sequence number and TX TSC of the 18-byte signature; testpmd
+txonly writes a fixed header.
 
 | date | workload | testpmd txonly Mpps | pktgen Mpps | ratio | machine |
 |---|---|---|---|---|---|

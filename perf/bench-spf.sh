@@ -9,7 +9,8 @@
 #
 # usage: perf/bench-spf.sh [NODES] [LINKS] [SOURCES] [QUERIES]   (defaults: 10000 50000 200 200)
 # env:   BENCH_CORE (default 1; pinned with taskset when available), BENCH_SEED (default 4),
-#        BENCH_NO_RECORD=1 (print only)
+#        BENCH_NO_RECORD=1 (print only), BENCH_JSON=FILE (append a JSON record, see
+#        perf/json-record.py)
 # Needs: a Rust toolchain (and what the workspace builds with: scripts/install-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,15 @@ row=$(printf '| %s | %s nodes, %s links (%s edges), %s sources, %s SLA queries |
   "$(get astar_feasible)" "$(get astar_over_budget)" \
   "$(get compile_median_ms)" "$(get compile_lfib_entries)" "$machine")
 echo "$row"
+if [ -n "${BENCH_JSON:-}" ]; then
+  perf/json-record.py "$BENCH_JSON" benchmark=spf \
+    "workload=SPF with ECMP, $(get nodes) nodes, $(get links) links, $(get sources) sources" \
+    "baseline=textbook Dijkstra (distances only), median ms" \
+    "baseline_value=$(get baseline_median_ms)" "value=$(get spf_median_ms)" unit=ms \
+    "ratio=$(get speed_ratio)" better=higher "spf_p99_ms=$(get spf_p99_ms)" \
+    "anycast_median_ms=$(get anycast_median_ms)" "astar_median_ms=$(get astar_median_ms)" \
+    "compile_median_ms=$(get compile_median_ms)" "seed=$SEED"
+fi
 [ "${BENCH_NO_RECORD:-0}" = 1 ] && exit 0
 
 HEADING="## Path computation: SPF, anycast, SLA A*"

@@ -5,6 +5,8 @@
 # replacements, and appends both to perf/RESULTS.md.
 #
 # usage: perf/bench-table-swap.sh [SECONDS]
+# env:   BENCH_NO_RECORD=1 (print only), BENCH_JSON=FILE (append a JSON record, see
+#        perf/json-record.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
@@ -21,6 +23,16 @@ line=$(printf '| %s | 1M-label LFIB replaced back to back under load (net_ring, 
   "$date" "$(field "$swap" replacements)" "$(field "$swap" sent)" "$(field "$swap" lost)" \
   "$(field "$base" longest-loop-us)" "$(field "$swap" longest-loop-us)" "$cpu" "$SECS")
 echo "$line"
+if [ -n "${BENCH_JSON:-}" ]; then
+  nos=$(field "$base" longest-loop-us)
+  sw=$(field "$swap" longest-loop-us)
+  perf/json-record.py "$BENCH_JSON" benchmark=table-swap \
+    "workload=1M-label LFIB replaced back to back under load (net_ring, 1 worker)" \
+    "baseline=same run without replacements (longest worker loop)" "baseline_value=$nos" \
+    "value=$sw" unit=us "ratio=$(awk -v a="$sw" -v b="$nos" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')" \
+    better=lower "replacements=$(field "$swap" replacements)" "packets=$(field "$swap" sent)" \
+    "lost=$(field "$swap" lost)" "seconds=$SECS"
+fi
 if [ "${BENCH_NO_RECORD:-0}" != 1 ]; then
   if ! grep -q '^## Table replacement' perf/RESULTS.md; then
     cat >> perf/RESULTS.md <<'MD'

@@ -74,23 +74,45 @@ impl Form {
 /// Writes a signature at the start of `buf` (which must hold `form.wire_len()` bytes).
 #[inline]
 pub fn write(buf: &mut [u8], form: Form, stream: u32, seq: u64, tsc: u64) {
+    // One bounds check per form, then fixed-size stores.
     match form {
         Form::Full => {
-            buf[0..4].copy_from_slice(&MAGIC_FULL.to_be_bytes());
-            buf[4..8].copy_from_slice(&stream.to_be_bytes());
-            buf[8..16].copy_from_slice(&seq.to_be_bytes());
-            buf[16..24].copy_from_slice(&tsc.to_be_bytes());
+            let b: &mut [u8; FULL_LEN] = (&mut buf[..FULL_LEN]).try_into().expect("FULL_LEN bytes");
+            b[0..4].copy_from_slice(&MAGIC_FULL.to_be_bytes());
+            b[4..8].copy_from_slice(&stream.to_be_bytes());
+            b[8..16].copy_from_slice(&seq.to_be_bytes());
+            b[16..24].copy_from_slice(&tsc.to_be_bytes());
         }
         Form::Short => {
-            buf[0..4].copy_from_slice(&MAGIC_SHORT.to_be_bytes());
+            let b: &mut [u8; SHORT_LEN] =
+                (&mut buf[..SHORT_LEN]).try_into().expect("SHORT_LEN bytes");
+            b[0..4].copy_from_slice(&MAGIC_SHORT.to_be_bytes());
             let s = if stream == MALFORMED {
                 u16::MAX
             } else {
                 stream as u16
             };
-            buf[4..6].copy_from_slice(&s.to_be_bytes());
-            buf[6..10].copy_from_slice(&(seq as u32).to_be_bytes());
-            buf[10..18].copy_from_slice(&tsc.to_be_bytes());
+            b[4..6].copy_from_slice(&s.to_be_bytes());
+            b[6..10].copy_from_slice(&(seq as u32).to_be_bytes());
+            b[10..18].copy_from_slice(&tsc.to_be_bytes());
+        }
+    }
+}
+
+/// Overwrites the sequence number and the TSC of a signature written at the start of
+/// `buf` (the magic and the stream stay).
+#[inline]
+pub fn write_seq_tsc(buf: &mut [u8], form: Form, seq: u64, tsc: u64) {
+    match form {
+        Form::Full => {
+            let b: &mut [u8; 16] = (&mut buf[8..FULL_LEN]).try_into().expect("16 bytes");
+            b[..8].copy_from_slice(&seq.to_be_bytes());
+            b[8..].copy_from_slice(&tsc.to_be_bytes());
+        }
+        Form::Short => {
+            let b: &mut [u8; 12] = (&mut buf[6..SHORT_LEN]).try_into().expect("12 bytes");
+            b[..4].copy_from_slice(&(seq as u32).to_be_bytes());
+            b[4..].copy_from_slice(&tsc.to_be_bytes());
         }
     }
 }
@@ -236,6 +258,18 @@ mod tests {
         assert_eq!(Form::for_room(17), None);
         assert_eq!(Form::for_room(18), Some(Form::Short));
         assert_eq!(Form::for_room(24), Some(Form::Full));
+    }
+
+    #[test]
+    fn seq_and_tsc_overwrite_leaves_the_head() {
+        for form in [Form::Full, Form::Short] {
+            let mut a = [0u8; 24];
+            write(&mut a, form, 3, 1, 2);
+            write_seq_tsc(&mut a, form, 0x5_0000_0007, 99);
+            let mut b = [0u8; 24];
+            write(&mut b, form, 3, 0x5_0000_0007, 99);
+            assert_eq!(a, b, "{form:?}");
+        }
     }
 
     #[test]

@@ -392,6 +392,29 @@ impl Template {
         }
     }
 
+    /// True when a packet needs nothing but the flow port and the signature: no STAMP
+    /// fields, no UDP checksum (IPv4 and MPLS over IPv4), one port field. Such packets are
+    /// written by [`Template::fill`] with a few fixed-size stores.
+    pub fn is_plain(&self) -> bool {
+        self.cells.is_empty() && self.stamp_off.is_none() && self.port_offs.len() == 1
+    }
+
+    /// [`Template::patch`] then [`Template::finish`] in one pass over a copy of the
+    /// template: what the transmit loop calls per packet.
+    #[inline]
+    pub fn fill(&self, buf: &mut [u8], port: u16, stream: u32, seq: u64, ntp: u64, tsc: u64) {
+        if self.is_plain() {
+            let po = self.port_offs[0];
+            if let Some(p) = buf.get_mut(po..po + 2) {
+                p.copy_from_slice(&port.to_be_bytes());
+            }
+            sig::write(&mut buf[self.sig_off..], self.form, stream, seq, tsc);
+        } else {
+            self.patch(buf, port, stream, seq, ntp);
+            self.finish(buf, tsc);
+        }
+    }
+
     /// Writes the TX timestamp and completes the UDP checksums.
     #[inline]
     pub fn finish(&self, buf: &mut [u8], tsc: u64) {
@@ -600,6 +623,33 @@ mod tests {
         let p = fwd_core::stamp::wire::SenderPacket::new_checked(&f[62..]).expect("stamp");
         assert_eq!(p.seq(), 7);
         assert_eq!(p.timestamp().0, 0x1122_3344_5566_7788);
+    }
+
+    #[test]
+    fn fill_is_patch_then_finish() {
+        for traffic in [
+            "protocol = \"ipv4\"\nsize = 64\n",
+            "protocol = \"ipv4\"\nsize = 128\n",
+            "protocol = \"ipv6\"\nsize = 200\n",
+            "protocol = \"stamp\"\nsize = 128\ndst_ip = \"2001:db8:d::1\"\n",
+        ] {
+            let s = spec(traffic);
+            for bad in [false, true] {
+                let t = Template::build(&s, [2; 6], s.sizes[0].0, bad);
+                let mut b = t.bytes.clone();
+                t.fill(&mut b, 1031, 5, 0x1_0000_0009, 0x1122_3344_5566_7788, 77);
+                assert_eq!(b, packet(&t, 1031, 5, 0x1_0000_0009, 77), "{traffic}");
+            }
+        }
+        let t = Template::build(&spec("protocol = \"ipv4\"\nsize = 64\n"), [2; 6], 64, false);
+        assert!(t.is_plain());
+        let t = Template::build(
+            &spec("protocol = \"ipv6\"\nsize = 128\n"),
+            [2; 6],
+            128,
+            false,
+        );
+        assert!(!t.is_plain(), "IPv6 needs its UDP checksum");
     }
 
     #[test]
