@@ -117,12 +117,15 @@ impl Drop for Srgate {
     }
 }
 
-/// Writes a pktgen profile: EAL args, `[run]` for a shared test machine, one memif client
-/// port `gw` on `socket`, and `traffic` (the `[traffic]` table and its sub-tables).
+/// Writes a pktgen profile: EAL args, `[run]` for a shared test machine (a 3 s drain: a
+/// run ends as soon as everything came back, and only waits that long for packets srgate
+/// dropped; a starved srgate gets time to empty its rings before pktgen leaves), one
+/// memif client port `gw` on `socket`, and `traffic` (the `[traffic]` table and its
+/// sub-tables).
 pub fn profile(dir: &Path, prefix: &str, cores: &str, socket: &Path, traffic: &str) -> PathBuf {
     let p = dir.join("pktgen.toml");
     let text = format!(
-        "[eal]\n{EAL_ARGS}\nfile_prefix = \"{prefix}\"\n\n[run]\ncores = {cores}\nstats_interval_ms = 0\ndrain_ms = 1500\nidle_loops = 64\nidle_sleep_us = 100\n\n[mempool]\nmbufs = 8191\ncache = 128\n\n[[port]]\nname = \"gw\"\ndevice = \"net_memif0,role=client,socket={}\"\n\n[traffic]\ntx_port = \"gw\"\nrx_port = \"gw\"\n{traffic}\n",
+        "[eal]\n{EAL_ARGS}\nfile_prefix = \"{prefix}\"\n\n[run]\ncores = {cores}\nstats_interval_ms = 0\ndrain_ms = 3000\nidle_loops = 64\nidle_sleep_us = 100\n\n[mempool]\nmbufs = 8191\ncache = 128\n\n[[port]]\nname = \"gw\"\ndevice = \"net_memif0,role=client,socket={}\"\n\n[traffic]\ntx_port = \"gw\"\nrx_port = \"gw\"\n{traffic}\n",
         socket.display()
     );
     std::fs::write(&p, text).expect("write profile");
