@@ -7,12 +7,13 @@
 # figure and their ratio (with which direction is better), plus what failed.
 #
 # usage: perf/run-matrix.sh [NAME ...]      (no NAME: everything)
+#        perf/run-matrix.sh --json-only     (rebuild the JSON from the last run's logs)
 # NAMEs: pktgen-tx, forward (every workload bench-forward.sh offers) or forward:WORKLOAD,
 #        latency (xconnect and mpls-swap) or latency:WORKLOAD, table-swap, lpm,
 #        service-hash, spf, etcd-latency; a perf/bench-*.sh this script does not know
 #        runs with its own defaults (and only its RESULTS.md rows are kept).
-# env:   MATRIX_SECS    seconds per timed run (default 4)
-#        MATRIX_ROUNDS  rounds where a script takes them (default 2)
+# env:   MATRIX_SECS    seconds per timed run (default 6)
+#        MATRIX_ROUNDS  rounds where a script takes them (default 3)
 #        MATRIX_FULL=1  every script with its own defaults instead (the durations the
 #                       RESULTS.md sections quote: longer, steadier; about 3x the time)
 #        MATRIX_JSON    where the JSON goes (default perf/results.json)
@@ -22,13 +23,16 @@
 # benchmark busy-polls one or two cores.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-SECS=${MATRIX_SECS:-4}
-ROUNDS=${MATRIX_ROUNDS:-2}
+SECS=${MATRIX_SECS:-6}
+ROUNDS=${MATRIX_ROUNDS:-3}
 FULL=${MATRIX_FULL:-0}
 JSON_OUT=${MATRIX_JSON:-perf/results.json}
 LOGS=perf/out/matrix
 mkdir -p "$LOGS"
-rm -f "$LOGS"/*.json "$LOGS"/*.log
+if [ "$FULL" != 1 ] && [ "$SECS" -lt 4 ]; then
+  echo "MATRIX_SECS must be 4 or more: the scripts skip the first 2 s of every run" >&2
+  exit 2
+fi
 FAILED=()
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 T0=$(date +%s)
@@ -99,15 +103,30 @@ forward_json() {
     done
 }
 
-# bench-service-hash.sh prints the example's key=value lines (no JSON output of its own).
+# bench-service-hash.sh prints the example's key=value lines (no JSON output of its own):
+# one block per key set, each starting with services=.
 service_hash_json() {
-  grep -E 'ratio_bulk=' "$LOGS/service-hash.log" | while read -r line; do
-    get() { printf '%s\n' "$line" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2; exit }'; }
-    perf/json-record.py "$LOGS/service-hash.json" benchmark=service-hash \
-      "workload=$(get services) services ($(get ids) IDs), $(get lookups) lookups, bursts of 32" \
-      "baseline=rte_hash bulk (rte_hash_lookup_bulk_data)" "baseline_value=$(get rte_bulk_data_mlps)" \
-      "value=$(get map_bulk_mlps)" unit=Mlookups/s "ratio=$(get ratio_bulk)" better=higher \
-      "single_mlps=$(get map_single_mlps)" "ratio_single=$(get ratio_single)"
+  /usr/bin/python3 - "$LOGS/service-hash.log" <<'PY' | while IFS=$'\t' read -r desc rte map ratio single rsingle; do
+import re, sys
+blocks, cur = [], None
+for line in open(sys.argv[1]):
+    for k, v in re.findall(r"(\w+)=(\S+)", line):
+        if k == "services":
+            cur = {}
+            blocks.append(cur)
+        if cur is not None:
+            cur[k] = v
+for b in blocks:
+    if "ratio_bulk" in b:
+        print("\t".join([
+            "%s services (%s IDs), %s lookups, all hits, bursts of 32" % (b["services"], b.get("ids", "?"), b.get("lookups", "?")),
+            b.get("rte_bulk_data_mlps", ""), b.get("map_bulk_mlps", ""), b["ratio_bulk"],
+            b.get("map_single_mlps", ""), b.get("ratio_single", "")]))
+PY
+    perf/json-record.py "$LOGS/service-hash.json" benchmark=service-hash "workload=$desc" \
+      "baseline=rte_hash bulk (rte_hash_lookup_bulk_data)" "baseline_value=$rte" \
+      "value=$map" unit=Mlookups/s "ratio=$ratio" better=higher \
+      "single_mlps=$single" "ratio_single=$rsingle"
   done
 }
 
@@ -118,58 +137,10 @@ forward_workloads() {
     perf/bench-forward.sh
 }
 
-want() { # want NAME: selected on the command line (or nothing selected)
-  [ ${#SELECT[@]} -eq 0 ] && return 0
-  local s
-  for s in "${SELECT[@]}"; do
-    [ "$s" = "$1" ] || [ "$s" = "${1%%:*}" ] && return 0
-  done
-  return 1
-}
-SELECT=("$@")
-
-say "matrix: $( [ "$FULL" = 1 ] && echo "each script's own defaults" || echo "$SECS s per run, $ROUNDS rounds")"
-TSC=$(tsc_hz)
-say "TSC: ${TSC:-unknown} Hz"
-
-KNOWN="bench-pktgen.sh bench-forward.sh bench-latency.sh bench-table-swap.sh bench-lpm.sh bench-service-hash.sh bench-spf.sh bench-etcd-latency.sh"
-if want pktgen-tx; then
-  if [ "$FULL" = 1 ]; then run pktgen-tx perf/bench-pktgen.sh; else run pktgen-tx perf/bench-pktgen.sh "$SECS" "$((ROUNDS + 1))"; fi
-fi
-for w in $(forward_workloads); do
-  want "forward:$w" || continue
-  if [ "$FULL" = 1 ]; then run "forward-$w" perf/bench-forward.sh 8 3 "$w"; else run "forward-$w" perf/bench-forward.sh "$SECS" "$ROUNDS" "$w"; fi
-  forward_json "$w"
-done
-for w in xconnect mpls-swap; do
-  want "latency:$w" || continue
-  if [ "$FULL" = 1 ]; then run "latency-$w" perf/bench-latency.sh 4 "$w"; else run "latency-$w" perf/bench-latency.sh "$((SECS > 2 ? SECS - 1 : SECS))" "$w"; fi
-done
-if want table-swap; then
-  if [ "$FULL" = 1 ]; then run table-swap perf/bench-table-swap.sh; else run table-swap perf/bench-table-swap.sh "$SECS"; fi
-fi
-if want lpm; then
-  if [ "$FULL" = 1 ]; then run lpm perf/bench-lpm.sh; else run lpm perf/bench-lpm.sh 1000000 1000000 "$((ROUNDS + 1))"; fi
-fi
-if want service-hash && [ -x perf/bench-service-hash.sh ]; then
-  if [ "$FULL" = 1 ]; then run service-hash perf/bench-service-hash.sh; else run service-hash perf/bench-service-hash.sh 1000000 1000000 "$((ROUNDS + 1))"; fi
-  service_hash_json
-fi
-if want spf; then run spf perf/bench-spf.sh; fi
-if want etcd-latency; then
-  if [ "$FULL" = 1 ]; then run etcd-latency perf/bench-etcd-latency.sh; else run etcd-latency perf/bench-etcd-latency.sh 100 50000; fi
-fi
-for s in perf/bench-*.sh; do
-  b=$(basename "$s")
-  case " $KNOWN " in *" $b "*) continue;; esac
-  n=${b#bench-}; n=${n%.sh}
-  want "$n" || continue
-  say "$b: not known to run-matrix.sh, run with its defaults"
-  run "$n" "$s"
-done
-
-say "writing $JSON_OUT"
-/usr/bin/python3 - "$JSON_OUT" "$LOGS" "$STARTED" "${TSC:-0}" "$SECS" "$ROUNDS" "$FULL" "$(( $(date +%s) - T0 ))" "${FAILED[@]}" <<'PY'
+# Writes $JSON_OUT from the records in $LOGS (and the run's settings).
+assemble() {
+  say "writing $JSON_OUT"
+  /usr/bin/python3 - "$JSON_OUT" "$LOGS" "$STARTED" "${TSC:-0}" "$SECS" "$ROUNDS" "$FULL" "$TOOK" "${FAILED[@]}" <<'PY'
 import glob, json, os, platform, subprocess, sys
 out, logs, started, tsc, secs, rounds, full, took = sys.argv[1:9]
 failed = sys.argv[9:]
@@ -211,6 +182,9 @@ doc = {
     "ratio_convention": "ratio = srgate (or pktgen) / baseline, except spf (baseline time / SPF time); `better` says which direction is good",
     "workloads": workloads,
     "failed": failed,
+    # A zero figure is a run that produced nothing to measure (too short, or broken).
+    "suspect": sorted({w["run"] for w in workloads
+                       if w.get("value") in (0, 0.0) or w.get("baseline_value") in (0, 0.0)}),
 }
 tmp = out + ".tmp"
 with open(tmp, "w") as f:
@@ -219,6 +193,82 @@ with open(tmp, "w") as f:
 os.replace(tmp, out)
 for w in workloads:
     print("   %-13s %-90.90s %s" % (w.get("benchmark"), w.get("workload"), w.get("ratio")))
+if doc["suspect"]:
+    print("   suspect (a zero figure): " + " ".join(doc["suspect"]))
 PY
+}
+
+want() { # want NAME: selected on the command line (or nothing selected)
+  [ ${#SELECT[@]} -eq 0 ] && return 0
+  local s
+  for s in "${SELECT[@]}"; do
+    [ "$s" = "$1" ] || [ "$s" = "${1%%:*}" ] && return 0
+  done
+  return 1
+}
+SELECT=("$@")
+if [ "${1:-}" = --json-only ]; then
+  # Rebuild $JSON_OUT from the last run's logs (after fixing a parser, say).
+  # shellcheck disable=SC1091
+  . "$LOGS/run.env"
+  for log in "$LOGS"/forward-*.log; do
+    [ -e "$log" ] || continue
+    w=${log##*/forward-}; w=${w%.log}
+    rm -f "$LOGS/forward-$w.json"
+    forward_json "$w"
+  done
+  if [ -e "$LOGS/service-hash.log" ]; then
+    rm -f "$LOGS/service-hash.json"
+    service_hash_json
+  fi
+  assemble
+  exit 0
+fi
+rm -f "$LOGS"/*.json "$LOGS"/*.log "$LOGS/run.env"
+
+say "matrix: $( [ "$FULL" = 1 ] && echo "each script's own defaults" || echo "$SECS s per run, $ROUNDS rounds")"
+TSC=$(tsc_hz)
+say "TSC: ${TSC:-unknown} Hz"
+printf 'STARTED=%s\nTSC=%s\nSECS=%s\nROUNDS=%s\nFULL=%s\n' "$STARTED" "$TSC" "$SECS" "$ROUNDS" "$FULL" > "$LOGS/run.env"
+
+KNOWN="bench-pktgen.sh bench-forward.sh bench-latency.sh bench-table-swap.sh bench-lpm.sh bench-service-hash.sh bench-spf.sh bench-etcd-latency.sh"
+if want pktgen-tx; then
+  if [ "$FULL" = 1 ]; then run pktgen-tx perf/bench-pktgen.sh; else run pktgen-tx perf/bench-pktgen.sh "$SECS" "$((ROUNDS + 1))"; fi
+fi
+for w in $(forward_workloads); do
+  want "forward:$w" || continue
+  if [ "$FULL" = 1 ]; then run "forward-$w" perf/bench-forward.sh 8 3 "$w"; else run "forward-$w" perf/bench-forward.sh "$SECS" "$ROUNDS" "$w"; fi
+  forward_json "$w"
+done
+for w in xconnect mpls-swap; do
+  want "latency:$w" || continue
+  if [ "$FULL" = 1 ]; then run "latency-$w" perf/bench-latency.sh 4 "$w"; else run "latency-$w" perf/bench-latency.sh "$((SECS > 2 ? SECS - 1 : SECS))" "$w"; fi
+done
+if want table-swap; then
+  if [ "$FULL" = 1 ]; then run table-swap perf/bench-table-swap.sh; else run table-swap perf/bench-table-swap.sh "$SECS"; fi
+fi
+if want lpm; then
+  if [ "$FULL" = 1 ]; then run lpm perf/bench-lpm.sh; else run lpm perf/bench-lpm.sh 1000000 1000000 "$((ROUNDS + 1))"; fi
+fi
+if want service-hash && [ -x perf/bench-service-hash.sh ]; then
+  if [ "$FULL" = 1 ]; then run service-hash perf/bench-service-hash.sh; else run service-hash perf/bench-service-hash.sh 1000000 1000000 "$((ROUNDS + 1))"; fi
+  service_hash_json
+fi
+if want spf; then run spf perf/bench-spf.sh; fi
+if want etcd-latency; then
+  if [ "$FULL" = 1 ]; then run etcd-latency perf/bench-etcd-latency.sh; else run etcd-latency perf/bench-etcd-latency.sh 100 50000; fi
+fi
+for s in perf/bench-*.sh; do
+  b=$(basename "$s")
+  case " $KNOWN " in *" $b "*) continue;; esac
+  n=${b#bench-}; n=${n%.sh}
+  want "$n" || continue
+  say "$b: not known to run-matrix.sh, run with its defaults"
+  run "$n" "$s"
+done
+
+TOOK=$(( $(date +%s) - T0 ))
+printf 'TOOK=%s\nFAILED=(%s)\n' "$TOOK" "${FAILED[*]}" >> "$LOGS/run.env"
+assemble
 say "matrix done in $(( $(date +%s) - T0 )) s; ${#FAILED[@]} failed${FAILED[*]:+: ${FAILED[*]}}"
 [ ${#FAILED[@]} -eq 0 ]
