@@ -5,7 +5,7 @@
 # and their ratio and appends the result to perf/RESULTS.md.
 #
 # usage: perf/bench-pktgen.sh [SECONDS_PER_RUN] [ROUNDS]
-# Per burst pktgen allocates mbufs in bulk; per packet it copies a 60-byte IPv4/UDP template, writes the flow's
+# Per burst pktgen takes mbufs from the pool in bulk; per packet it resets the mbuf, copies a 60-byte IPv4/UDP template, writes the flow's
 # UDP source port and the 18-byte signature (stream, sequence number, TX TSC), over 64
 # flows; testpmd txonly allocates in bulk and writes a fixed IPv4/UDP header.
 # Needs: scripts/install-deps.sh; builds pktgen in release mode if needed.
@@ -76,10 +76,10 @@ if [ "${BENCH_NO_RECORD:-0}" != 1 ]; then
 Command: `perf/bench-pktgen.sh 8 3` (release build). Device: `net_null0` (TX frees the
 mbufs); one transmitting core (lcore 1) for both; 64-byte frames (60 bytes in the mbuf);
 median of per-second TX rates after a 2 s warm-up, median over rounds. pktgen paces
-nothing (no rate set), allocates mbufs 8 at a time, copies its flow's prebuilt 60-byte
-frame (UDP port and signature head written at start) into each right after the
-allocation and writes the sequence number and TX TSC of the 18-byte signature; testpmd
-txonly writes a fixed header.
+nothing (no rate set), takes each burst from the mempool without DPDK's reset pass and
+resets, fills and stamps each mbuf in one pass (`PktMempool::alloc_bulk_with`): its flow's
+prebuilt 60-byte frame (UDP port and signature head written at start), the sequence number
+and TX TSC of the 18-byte signature; testpmd txonly writes a fixed header.
 
 | date | workload | testpmd txonly Mpps | pktgen Mpps | ratio | machine |
 |---|---|---|---|---|---|

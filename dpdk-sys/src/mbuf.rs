@@ -49,6 +49,25 @@ impl Mbuf {
         unsafe { self.0.as_mut() }
     }
 
+    /// Resets the header of a raw single-segment mbuf as `rte_pktmbuf_reset` does:
+    /// empty, default headroom, no offloads, no port. Only for mbufs fresh from a pool
+    /// (see [`crate::mempool::PktMempool::alloc_bulk_with`]): `next` is cleared, not freed.
+    #[inline(always)]
+    pub(crate) fn reset(&mut self) {
+        let m = self.raw_mut();
+        m.next = std::ptr::null_mut();
+        m.pkt_len = 0;
+        m.__bindgen_anon_3.tx_offload = 0;
+        m.vlan_tci = 0;
+        m.vlan_tci_outer = 0;
+        m.nb_segs = 1;
+        m.port = crate::ffi::RTE_MBUF_PORT_INVALID as u16;
+        m.ol_flags &= crate::ffi::RTE_MBUF_F_EXTERNAL;
+        m.__bindgen_anon_1.packet_type = 0;
+        m.data_off = (HEADROOM as u16).min(m.buf_len);
+        m.data_len = 0;
+    }
+
     /// Bytes of data in the first segment.
     #[inline]
     pub fn data_len(&self) -> usize {

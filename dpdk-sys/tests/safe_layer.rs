@@ -129,6 +129,47 @@ fn eal_mempool_mbuf_port_and_lcores() {
     bulk.free_all();
     assert_eq!(pool.in_use(), 0);
 
+    // Allocation with set-up in one pass: mbufs left dirty (data moved into the headroom,
+    // data written, a port) come back reset before `init` sees them, in index order.
+    let mut dirty = PktBurst::new();
+    assert_eq!(pool.alloc_bulk(&mut dirty, 64), 64);
+    for m in dirty.as_mut_slice() {
+        assert!(m.set_data(&[9; 80]));
+        assert!(m.prepend(20).is_some());
+        assert!(m.adj(3));
+    }
+    dirty.free_all();
+    let mut fresh = PktBurst::new();
+    assert!(fresh.push(pool.alloc().expect("mbuf")).is_ok());
+    let mut seen = Vec::new();
+    let got = pool.alloc_bulk_with(&mut fresh, 63, |i, m| {
+        seen.push((
+            i,
+            m.data_len(),
+            m.pkt_len(),
+            m.headroom(),
+            m.port(),
+            m.segments(),
+        ));
+        assert!(m.set_data(&[i as u8; 60]));
+    });
+    assert_eq!(got, 63);
+    assert_eq!(fresh.len(), 64);
+    let want: Vec<_> = (0..63)
+        .map(|i| (i, 0, 0, dpdk_sys::mbuf::HEADROOM, u16::MAX, 1))
+        .collect();
+    assert_eq!(seen, want, "every mbuf reset, handed over once, in order");
+    for (i, m) in fresh.as_mut_slice()[1..].iter().enumerate() {
+        assert_eq!(m.data(), &[i as u8; 60][..]);
+    }
+    assert_eq!(
+        pool.alloc_bulk_with(&mut fresh, 1, |_, _| panic!("no room")),
+        0,
+        "a full burst takes nothing"
+    );
+    fresh.free_all();
+    assert_eq!(pool.in_use(), 0);
+
     // A burst that is dropped frees what it holds.
     {
         let mut b = PktBurst::new();

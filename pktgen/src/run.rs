@@ -125,9 +125,6 @@ struct TxJob<'a> {
 /// the shared template): they should stay in L2.
 const FLOW_FRAMES_MAX: usize = 256 * 1024;
 
-/// Mbufs allocated at a time while a burst is built (see [`TxJob::build_runs`]).
-const ALLOC_CHUNK: usize = 8;
-
 /// What a flow packet carries of its flow.
 #[derive(Debug, Clone, Copy)]
 struct FlowInfo {
@@ -235,10 +232,12 @@ impl TxJob<'_> {
         true
     }
 
-    /// [`TxJob::build_plain`] for one template size: the burst is written in runs of flow
-    /// packets between malformed ones and wraps of the flow round-robin, so the inner loop
-    /// walks the mbufs and the flows side by side with one sequence number, no branch
-    /// per packet but the copy's own checks.
+    /// [`TxJob::build_plain`] for one template size, the 64-byte fast path: the mbufs
+    /// are taken from the pool without DPDK's reset pass and each is reset, filled with
+    /// its flow's frame and stamped (sequence number, TSC) in one pass while its header
+    /// and data lines are hot ([`PktMempool::alloc_bulk_with`]), as testpmd's txonly does.
+    ///
+    /// [`PktMempool::alloc_bulk_with`]: dpdk_sys::mempool::PktMempool::alloc_bulk_with
     #[inline(always)]
     fn build_runs<const N: usize>(&mut self, n: u32, p: Plain) -> u32 {
         let tsc = rdtsc();
@@ -247,149 +246,43 @@ impl TxJob<'_> {
         let first = self.built;
         let nf = self.flows.len();
         let (mut rr, mut round, mut next_bad) = (self.rr, self.round, self.next_bad);
+        let mut malformed_seq = self.malformed_seq;
+        let malformed_every = self.malformed_every;
+        let src_port = self.src_port;
         let mut bad_mask = 0u64;
         let mut ok = true;
-        let n = n as usize;
-        let mut k = 0usize;
-        // Allocated and written a few mbufs at a time (one TX burst still): each mbuf is
-        // written soon after the allocator reset it. Resetting a whole burst first and
-        // then writing it in a second pass measured a sixth slower at 64 bytes (a one-pass
-        // reset-and-copy, as testpmd does, would need an allocation without reset from
-        // dpdk-sys).
-        while k < n {
-            let chunk = (n - k).min(ALLOC_CHUNK);
-            if self.pool.alloc_bulk(&mut self.burst, chunk) == 0 {
-                self.alloc_failures += 1;
-                break;
-            }
-            let got = k + chunk;
-            let mbufs = self.burst.as_mut_slice();
-            while k < got {
+        let l = tpl.len();
+        let (flow_frames, flow_info) = (&self.flow_frames, &self.flow_info);
+        let got = self
+            .pool
+            .alloc_bulk_with(&mut self.burst, n as usize, |k, m| {
                 if first + k as u64 == next_bad {
-                    next_bad = next_bad.saturating_add(self.malformed_every);
+                    next_bad = next_bad.saturating_add(malformed_every);
                     bad_mask |= 1 << k;
-                    let seq = self.malformed_seq;
-                    self.malformed_seq += 1;
-                    let m = &mut mbufs[k];
                     ok &= copy_template::<N>(m, bad_tpl);
-                    p.write(m.data_mut(), self.src_port, sig::MALFORMED, seq, tsc);
-                    k += 1;
-                    continue;
+                    p.write(m.data_mut(), src_port, sig::MALFORMED, malformed_seq, tsc);
+                    malformed_seq += 1;
+                    return;
                 }
-                // Flow packets up to the next malformed one, the burst's end or the wrap.
-                let until_bad = next_bad.saturating_sub(first + k as u64);
-                let len = (got - k).min(nf - rr).min(until_bad.min(64) as usize);
-                let seq = round;
-                let run = &mut mbufs[k..k + len];
-                if self.flow_frames.is_empty() {
-                    for (m, f) in run.iter_mut().zip(&self.flow_info[rr..rr + len]) {
-                        ok &= copy_template::<N>(m, tpl);
-                        p.write(m.data_mut(), f.port, f.stream, seq, tsc);
-                    }
+                if flow_frames.is_empty() {
+                    let f = flow_info[rr];
+                    ok &= copy_template::<N>(m, tpl);
+                    p.write(m.data_mut(), f.port, f.stream, round, tsc);
                 } else {
-                    // Each flow's own copy of the template (port and signature head written):
+                    // The flow's own copy of the template (port and signature head written):
                     // per packet the copy, the sequence number and the timestamp.
-                    let l = tpl.len();
-                    let frames = &self.flow_frames[rr * l..(rr + len) * l];
-                    for (m, f) in
-                        run.iter_mut()
-                            .zip(frames.chunks_exact(if N != 0 { N } else { l }))
-                    {
-                        ok &= copy_template::<N>(m, f);
-                        p.write_seq_tsc(m.data_mut(), seq, tsc);
-                    }
+                    ok &= copy_template::<N>(m, &flow_frames[rr * l..(rr + 1) * l]);
+                    p.write_seq_tsc(m.data_mut(), round, tsc);
                 }
-                k += len;
-                rr += len;
-                if rr == nf {
-                    rr = 0;
-                    round += 1;
-                }
-            }
-        }
-        let got = k;
-        if got == 0 {
-            return 0;
-        }
-        if !ok {
-            // Cannot happen: see `build`.
-            self.alloc_failures += 1;
-            self.burst.free_all();
-            self.done = true;
-            return 0;
-        }
-        let bad = u64::from(bad_mask.count_ones());
-        self.rr = rr;
-        self.round = round;
-        self.next_bad = next_bad;
-        self.built += got as u64;
-        self.flow_built += got as u64 - bad;
-        self.malformed_built += bad;
-        self.built_bytes += got as u64 * tpl.len() as u64;
-        self.bad_mask = bad_mask;
-        got as u32
-    }
-
-    /// [`TxJob::build`] for plain templates (see [`Plain`]): the per-packet work is the
-    /// template copy and five fixed-size stores. `N`: see [`copy_template`].
-    #[inline(always)]
-    fn build_plain<const N: usize>(&mut self, n: u32, p: Plain) -> u32 {
-        let got = self.pool.alloc_bulk(&mut self.burst, n as usize);
-        if got == 0 {
-            self.alloc_failures += 1;
-            return 0;
-        }
-        let tsc = rdtsc();
-        let single = self.schedule.len() == 1;
-        let first = self.built;
-        let (mut rr, mut round, mut next_bad) = (self.rr, self.round, self.next_bad);
-        let mut sched_pos = self.sched_pos;
-        let mut bad_mask = 0u64;
-        let mut bytes = 0u64;
-        let nf = self.flows.len();
-        let mut ok = true;
-        for (k, m) in self.burst.as_mut_slice().iter_mut().enumerate() {
-            let tpl_i = if single {
-                0
-            } else {
-                let t = self.schedule[sched_pos];
-                sched_pos += 1;
-                if sched_pos == self.schedule.len() {
-                    sched_pos = 0;
-                }
-                t as usize
-            };
-            let (tpl, port, stream, seq) = if first + k as u64 == next_bad {
-                next_bad = next_bad.saturating_add(self.malformed_every);
-                bad_mask |= 1 << k;
-                let seq = self.malformed_seq;
-                self.malformed_seq += 1;
-                (
-                    &self.malformed_tpl[tpl_i],
-                    self.src_port,
-                    sig::MALFORMED,
-                    seq,
-                )
-            } else {
-                let r = (
-                    &self.templates[tpl_i],
-                    self.flow_info[rr].port,
-                    self.flow_info[rr].stream,
-                    round,
-                );
                 rr += 1;
                 if rr == nf {
                     rr = 0;
                     round += 1;
                 }
-                r
-            };
-            if !copy_template::<N>(m, &tpl.bytes) {
-                ok = false;
-                break;
-            }
-            bytes += tpl.bytes.len() as u64;
-            p.write(m.data_mut(), port, stream, seq, tsc);
+            });
+        if got == 0 {
+            self.alloc_failures += 1;
+            return 0;
         }
         if !ok {
             // Cannot happen: see `build`.
@@ -402,6 +295,85 @@ impl TxJob<'_> {
         self.rr = rr;
         self.round = round;
         self.next_bad = next_bad;
+        self.malformed_seq = malformed_seq;
+        self.built += got as u64;
+        self.flow_built += got as u64 - bad;
+        self.malformed_built += bad;
+        self.built_bytes += got as u64 * l as u64;
+        self.bad_mask = bad_mask;
+        got as u32
+    }
+
+    /// [`TxJob::build`] for plain templates (see [`Plain`]): the per-packet work is the
+    /// template copy and five fixed-size stores, done as each mbuf comes from the pool
+    /// ([`TxJob::build_runs`]). `N`: see [`copy_template`].
+    #[inline(always)]
+    fn build_plain<const N: usize>(&mut self, n: u32, p: Plain) -> u32 {
+        let tsc = rdtsc();
+        let single = self.schedule.len() == 1;
+        let first = self.built;
+        let (mut rr, mut round, mut next_bad) = (self.rr, self.round, self.next_bad);
+        let mut malformed_seq = self.malformed_seq;
+        let mut sched_pos = self.sched_pos;
+        let mut bad_mask = 0u64;
+        let mut bytes = 0u64;
+        let nf = self.flows.len();
+        let mut ok = true;
+        let (schedule, templates, malformed_tpl, flow_info) = (
+            &self.schedule,
+            self.templates,
+            &self.malformed_tpl,
+            &self.flow_info,
+        );
+        let (malformed_every, src_port) = (self.malformed_every, self.src_port);
+        let got = self
+            .pool
+            .alloc_bulk_with(&mut self.burst, n as usize, |k, m| {
+                let tpl_i = if single {
+                    0
+                } else {
+                    let t = schedule[sched_pos];
+                    sched_pos += 1;
+                    if sched_pos == schedule.len() {
+                        sched_pos = 0;
+                    }
+                    t as usize
+                };
+                let (tpl, port, stream, seq) = if first + k as u64 == next_bad {
+                    next_bad = next_bad.saturating_add(malformed_every);
+                    bad_mask |= 1 << k;
+                    let seq = malformed_seq;
+                    malformed_seq += 1;
+                    (&malformed_tpl[tpl_i], src_port, sig::MALFORMED, seq)
+                } else {
+                    let (f, seq) = (flow_info[rr], round);
+                    rr += 1;
+                    if rr == nf {
+                        rr = 0;
+                        round += 1;
+                    }
+                    (&templates[tpl_i], f.port, f.stream, seq)
+                };
+                ok &= copy_template::<N>(m, &tpl.bytes);
+                bytes += tpl.bytes.len() as u64;
+                p.write(m.data_mut(), port, stream, seq, tsc);
+            });
+        if got == 0 {
+            self.alloc_failures += 1;
+            return 0;
+        }
+        if !ok {
+            // Cannot happen: see `build`.
+            self.alloc_failures += 1;
+            self.burst.free_all();
+            self.done = true;
+            return 0;
+        }
+        let bad = u64::from(bad_mask.count_ones());
+        self.rr = rr;
+        self.round = round;
+        self.next_bad = next_bad;
+        self.malformed_seq = malformed_seq;
         self.sched_pos = sched_pos;
         self.built += got as u64;
         self.flow_built += got as u64 - bad;
