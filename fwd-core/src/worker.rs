@@ -24,22 +24,16 @@ use dpdk_sys::port::{RxQueue, TxQueue};
 
 use crate::counters::WorkerCounters;
 use crate::drop::DropReason;
-use crate::pipeline::{Action, Pipeline, WorkerCtx, CONSUMED_PORT, MAX_PORTS};
+use crate::pipeline::{Action, Pipeline, Prefetch, WorkerCtx, CONSUMED_PORT, MAX_PORTS};
 use crate::rcu::Reader;
 use crate::stamp::sender::{ProbeScheduler, SendError, SenderSession};
 
 /// Packets asked of an RX queue per poll (DPDK's customary 32).
 pub const RX_BURST: usize = 32;
 
-/// How many packets ahead of the one being processed the loop prefetches the packet data
-/// (l3fwd uses 3 for data alone; here the data must be in before the table prefetch below
-/// reads it).
-const PREFETCH_AHEAD: usize = 6;
-
-/// How many packets ahead of the one being processed the loop prefetches the table entry
-/// the packet will need ([`Pipeline::prefetch`]): the packet's data was prefetched
-/// `PREFETCH_AHEAD - TABLE_PREFETCH_AHEAD` packets earlier.
-const TABLE_PREFETCH_AHEAD: usize = 3;
+/// How many packets ahead of the one whose headers the first pass over a burst reads
+/// ([`Pipeline::prefetch`]) the loop prefetches the packet data (l3fwd uses 3).
+const PREFETCH_AHEAD: usize = 4;
 
 /// What a worker does when its queues are empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,6 +74,7 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
     // One pending TX burst per port id; allocated once, before the loop.
     let mut tx_bursts: Vec<PktBurst> = (0..MAX_PORTS).map(|_| PktBurst::new()).collect();
     let mut actions = [Action::Drop(DropReason::NoRoute); BURST_CAPACITY];
+    let mut hints = [Prefetch::Done; BURST_CAPACITY];
     let mut empty_polls: u32 = 0;
     let clock = TscClock::anchored(rdtsc(), tsc_hz());
     let mut flows = work
@@ -114,18 +109,35 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
             let in_port = w.rx.port_id();
             let mut bytes = 0u64;
             let pkts = rx_burst.as_mut_slice();
+            // The lookups of a burst in stages, as rte_hash's bulk lookup does: first
+            // every frame's headers are read and the table entry it needs is requested
+            // (the LFIB entry, or a flow's bucket), then, once those had the whole burst
+            // to arrive, what they point to (the flow's slot), and only then is each
+            // frame processed: the burst's cache misses overlap instead of queueing.
             for m in pkts.iter().take(PREFETCH_AHEAD) {
                 m.prefetch_data();
             }
-            for m in pkts.iter().take(TABLE_PREFETCH_AHEAD) {
-                pipeline.prefetch(m.data(), ctx.flows);
+            let staged = pipeline.has_prefetch();
+            if staged {
+                let mut second = false;
+                for (i, hint) in hints.iter_mut().enumerate().take(pkts.len()) {
+                    if let Some(ahead) = pkts.get(i + PREFETCH_AHEAD) {
+                        ahead.prefetch_data();
+                    }
+                    *hint = pipeline.prefetch(pkts[i].data(), ctx.flows);
+                    second |= *hint != Prefetch::Done;
+                }
+                if second {
+                    for hint in &hints[..pkts.len()] {
+                        pipeline.prefetch_second(*hint, ctx.flows);
+                    }
+                }
             }
             for i in 0..pkts.len() {
-                if let Some(ahead) = pkts.get(i + PREFETCH_AHEAD) {
-                    ahead.prefetch_data();
-                }
-                if let Some(ahead) = pkts.get(i + TABLE_PREFETCH_AHEAD) {
-                    pipeline.prefetch(ahead.data(), ctx.flows);
+                if !staged {
+                    if let Some(ahead) = pkts.get(i + PREFETCH_AHEAD) {
+                        ahead.prefetch_data();
+                    }
                 }
                 let (m, act) = (&mut pkts[i], &mut actions[i]);
                 bytes += m.pkt_len() as u64;

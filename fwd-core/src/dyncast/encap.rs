@@ -142,15 +142,16 @@ pub fn encapsulate<B: PacketBuf>(
             o.fill_checksum();
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
-            let mut o = ipv6::Packet::new_unchecked(&mut *ip);
-            o.set_version(6);
-            o.set_traffic_class(tos);
-            o.set_flow_label((hash as u32) & 0x000f_ffff);
-            o.set_payload_len(ip_field);
-            o.set_next_header(IpProtocol::UDP);
-            o.set_hop_limit(ttl);
-            o.set_src_addr(s);
-            o.set_dst_addr(d);
+            ipv6::Repr {
+                src_addr: s,
+                dst_addr: d,
+                next_header: IpProtocol::UDP,
+                payload_len: usize::from(ip_field),
+                hop_limit: ttl,
+                traffic_class: tos,
+                flow_label: hash as u32,
+            }
+            .emit(&mut ipv6::Packet::new_unchecked(&mut *ip));
         }
         _ => return Err(DropReason::DyncastNoRloc),
     }

@@ -117,6 +117,16 @@ pub struct FlowState {
     pub ticks_per_ms: u64,
 }
 
+/// What [`Pipeline::prefetch`] started for a frame, for [`Pipeline::prefetch_second`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Prefetch {
+    /// Nothing more to fetch.
+    #[default]
+    Done,
+    /// The service flow table's bucket of this flow hash: its matching slots come next.
+    ServiceFlow(u64),
+}
+
 /// What the pipeline needs from the worker that runs it: its counters, its clock and its
 /// flow state.
 pub struct WorkerCtx<'c> {
@@ -214,24 +224,45 @@ impl Pipeline {
     }
 
     /// Starts fetching the table entry that [`Pipeline::process`] of `frame` will read
-    /// first, so that processing it a few packets later does not wait for memory (DPDK
-    /// `l3fwd`'s prefetch across the burst): for an MPLS frame (EtherType 0x8847 or 0x8848
-    /// after at most two VLAN tags), the LFIB entry of the top label; for an IPv6 frame to
-    /// one of the computing SIDs, the worker's flow-table bucket of its flow (`flows`).
+    /// first, so that processing it later does not wait for memory (DPDK `l3fwd`'s
+    /// prefetch across the burst): for an MPLS frame (EtherType 0x8847 or 0x8848 after at
+    /// most two VLAN tags), the LFIB entry of the top label; for an IPv6 frame to one of
+    /// the computing SIDs, the worker's flow-table bucket of its flow (`flows`), whose
+    /// matching slots [`Pipeline::prefetch_second`] then fetches with what this returns.
     /// Changes nothing and never panics; other frames cost a few compares, and nothing is
     /// read at all while the LFIB and the computing SIDs are empty.
     #[inline]
-    pub fn prefetch(&self, frame: &[u8], flows: &FlowState) {
+    pub fn prefetch(&self, frame: &[u8], flows: &FlowState) -> Prefetch {
         // Without an LFIB or computing SIDs there is nothing to fetch, and reading the
         // frame this early costs the IP-only case a few percent.
         if !self.mpls.lfib().is_empty() {
             if let Some(label) = mpls_top_label(frame) {
                 self.mpls.lfib().prefetch(label);
+                return Prefetch::Done;
             }
         }
         if !self.service.is_empty() {
             // The flow table's bucket and home slot: a flow hit then finds both in cache.
-            crate::service::prefetch(&self.service, &flows.service, frame);
+            if let Some(h) = crate::service::prefetch(&self.service, &flows.service, frame) {
+                return Prefetch::ServiceFlow(h);
+            }
+        }
+        Prefetch::Done
+    }
+
+    /// True when [`Pipeline::prefetch`] can fetch anything (an LFIB or computing SIDs are
+    /// loaded): otherwise a worker skips the staged pass over its bursts.
+    #[inline]
+    pub fn has_prefetch(&self) -> bool {
+        !self.mpls.lfib().is_empty() || !self.service.is_empty()
+    }
+
+    /// The second stage of [`Pipeline::prefetch`], once what the first fetched has had
+    /// time to arrive (a burst later): the flow-table slots whose tags match the flow.
+    #[inline]
+    pub fn prefetch_second(&self, p: Prefetch, flows: &FlowState) {
+        if let Prefetch::ServiceFlow(h) = p {
+            flows.service.prefetch_matches(h);
         }
     }
 
@@ -567,7 +598,8 @@ mod prefetch_tests {
         fn prefetch_never_panics(f in proptest::collection::vec(any::<u8>(), 0..40)) {
             let p = Pipeline::new();
             let flows = p.new_flow_state(1000);
-            p.prefetch(&f, &flows);
+            let second = p.prefetch(&f, &flows);
+            p.prefetch_second(second, &flows);
             if let Some(label) = mpls_top_label(&f) {
                 prop_assert!(label <= crate::mpls::MAX_LABEL);
             }

@@ -241,16 +241,23 @@ impl Repr {
     }
 
     /// Writes the fixed header; `packet` must hold at least [`Repr::buffer_len`] bytes and
-    /// `payload_len` must be at most 65535.
+    /// `payload_len` must be at most 65535 (the flow label keeps its low 20 bits).
+    ///
+    /// The header is assembled in registers and stored whole: no field is read back, so
+    /// a header written into cold headroom (encapsulation) costs one write, not a read
+    /// miss followed by partial stores that defeat store forwarding.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>) {
-        packet.set_version(6);
-        packet.set_traffic_class(self.traffic_class);
-        packet.set_flow_label(self.flow_label);
-        packet.set_payload_len(self.payload_len as u16);
-        packet.set_next_header(self.next_header);
-        packet.set_hop_limit(self.hop_limit);
-        packet.set_src_addr(self.src_addr);
-        packet.set_dst_addr(self.dst_addr);
+        let mut h = [0u8; HEADER_LEN];
+        let first =
+            (6u32 << 28) | (u32::from(self.traffic_class) << 20) | (self.flow_label & 0x000f_ffff);
+        h[0..4].copy_from_slice(&first.to_be_bytes());
+        h[4..6].copy_from_slice(&(self.payload_len as u16).to_be_bytes());
+        h[6] = self.next_header.0;
+        h[7] = self.hop_limit;
+        h[8..24].copy_from_slice(&self.src_addr.octets());
+        h[24..40].copy_from_slice(&self.dst_addr.octets());
+        packet.buffer.as_mut()[..HEADER_LEN].copy_from_slice(&h);
     }
 }
 
