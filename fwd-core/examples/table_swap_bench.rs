@@ -3,8 +3,10 @@
 //! A worker on lcore 1 label-switches packets between two net_ring ports (real EAL, no
 //! hugepages needed) as fast as the injector on the main lcore feeds it; meanwhile a
 //! control thread builds complete new snapshots with a 1M-label swap block and publishes
-//! them RCU-style. Reports packets lost (must be 0), the number of replacements, and the
-//! longest worker loop (TSC) as a stall bound. Run by perf/bench-table-swap.sh.
+//! them RCU-style. Reports packets lost (must be 0), the number of replacements, the
+//! longest worker loop (TSC), the longest loop that started on a newly taken snapshot
+//! (what a replacement costs the worker: the stall bound), and how many loops exceeded
+//! 50 us. Run by perf/bench-table-swap.sh.
 //!
 //! usage: table_swap_bench [SECONDS] [swap|noswap]
 //! `noswap` runs the same load without replacements: the stall it reports is the
@@ -180,14 +182,18 @@ fn main() {
         })
     });
     let c = counters.snapshot();
-    let stall_us = c.max_loop_cycles as f64 * 1e6 / dpdk_sys::cycles::tsc_hz() as f64;
+    let us = |cycles: u64| cycles as f64 * 1e6 / dpdk_sys::cycles::tsc_hz() as f64;
     println!(
-        "table-swap({}): sent {sent} received {received} lost {} replacements {} drops {} longest-loop-us {:.1} rate-mpps {:.2}",
+        "table-swap({}): sent {sent} received {received} lost {} replacements {} drops {} longest-loop-us {:.1} snapshots {} longest-swap-loop-us {:.1} loops {} long-loops {} rate-mpps {:.2}",
         if swap { "swap" } else { "noswap" },
         sent - received,
         published.load(Ordering::Relaxed),
         c.total_drops(),
-        stall_us,
+        us(c.max_loop_cycles),
+        c.snapshots,
+        us(c.max_swap_loop_cycles),
+        c.loops,
+        c.long_loops,
         received as f64 / secs as f64 / 1e6
     );
     drop(inject);

@@ -104,6 +104,11 @@ impl Handler {
     }
 }
 
+/// A poll loop longer than this (in microseconds) is counted as a stall
+/// ([`WorkerCounters::long_loops`]): the bound the data plane promises across table
+/// replacements.
+pub const LONG_LOOP_US: u64 = 50;
+
 /// One worker's counters.
 #[derive(Debug)]
 #[repr(align(64))]
@@ -122,6 +127,13 @@ pub struct WorkerCounters {
     pub loops: Counter,
     /// Longest poll loop seen, in TSC cycles (written by the worker, a max, not a sum).
     pub max_loop_cycles: Counter,
+    /// Poll loops longer than [`LONG_LOOP_US`] (stalls: preemption, a slow table...).
+    pub long_loops: Counter,
+    /// New table snapshots the worker took at its quiescent point (RCU replacements seen).
+    pub snapshots: Counter,
+    /// Longest poll loop that started on a newly taken snapshot, in TSC cycles: what a
+    /// table replacement costs the worker (a max).
+    pub max_swap_loop_cycles: Counter,
     /// Packets forwarded per handler (for [`Handler::StampSender`]: consumed, see
     /// [`crate::pipeline::Action::consumed`]).
     pub handled: [Counter; Handler::ALL.len()],
@@ -145,6 +157,9 @@ impl Default for WorkerCounters {
             rx_bursts: Counter::default(),
             loops: Counter::default(),
             max_loop_cycles: Counter::default(),
+            long_loops: Counter::default(),
+            snapshots: Counter::default(),
+            max_swap_loop_cycles: Counter::default(),
             handled: std::array::from_fn(|_| Counter::default()),
             drops: std::array::from_fn(|_| Counter::default()),
             srou: SrouCounters::default(),
@@ -167,11 +182,21 @@ impl WorkerCounters {
         self.handled[h as usize].add(1);
     }
 
-    /// Records a loop duration, keeping the maximum.
+    /// Records a loop duration, keeping the maximum; `long` is [`LONG_LOOP_US`] in TSC
+    /// cycles and `new_snapshot` says the loop started on a snapshot just taken.
     #[inline]
-    pub fn loop_cycles(&self, cycles: u64) {
+    pub fn loop_cycles(&self, cycles: u64, long: u64, new_snapshot: bool) {
         if cycles > self.max_loop_cycles.get() {
             self.max_loop_cycles.0.store(cycles, Ordering::Relaxed);
+        }
+        if cycles > long {
+            self.long_loops.add(1);
+        }
+        if new_snapshot {
+            self.snapshots.add(1);
+            if cycles > self.max_swap_loop_cycles.get() {
+                self.max_swap_loop_cycles.0.store(cycles, Ordering::Relaxed);
+            }
         }
     }
 
@@ -185,6 +210,9 @@ impl WorkerCounters {
             rx_bursts: self.rx_bursts.get(),
             loops: self.loops.get(),
             max_loop_cycles: self.max_loop_cycles.get(),
+            long_loops: self.long_loops.get(),
+            snapshots: self.snapshots.get(),
+            max_swap_loop_cycles: self.max_swap_loop_cycles.get(),
             handled: Handler::ALL
                 .iter()
                 .map(|h| (h.name().to_string(), self.handled[*h as usize].get()))
@@ -217,6 +245,12 @@ pub struct CounterSnapshot {
     pub loops: u64,
     /// Longest loop in TSC cycles.
     pub max_loop_cycles: u64,
+    /// Loops longer than [`LONG_LOOP_US`].
+    pub long_loops: u64,
+    /// Table snapshots taken (replacements seen, per worker).
+    pub snapshots: u64,
+    /// Longest loop that started on a newly taken snapshot, in TSC cycles.
+    pub max_swap_loop_cycles: u64,
     /// Forwarded packets per handler name.
     pub handled: std::collections::BTreeMap<String, u64>,
     /// Drops per reason name (every reason listed, zeros included).
@@ -244,6 +278,9 @@ impl CounterSnapshot {
         self.rx_bursts += o.rx_bursts;
         self.loops += o.loops;
         self.max_loop_cycles = self.max_loop_cycles.max(o.max_loop_cycles);
+        self.long_loops += o.long_loops;
+        self.snapshots += o.snapshots;
+        self.max_swap_loop_cycles = self.max_swap_loop_cycles.max(o.max_swap_loop_cycles);
         for (k, v) in &o.handled {
             *self.handled.entry(k.clone()).or_default() += v;
         }
@@ -271,8 +308,8 @@ mod tests {
         c.rx_packets.add(3);
         c.drop(DropReason::TtlExpired, 2);
         c.handled(Handler::Mpls);
-        c.loop_cycles(10);
-        c.loop_cycles(5);
+        c.loop_cycles(10, 100, false);
+        c.loop_cycles(5, 100, false);
         let s = c.snapshot();
         assert_eq!(s.rx_packets, 3);
         assert_eq!(s.drops["ttl-expired"], 2);

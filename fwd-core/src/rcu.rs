@@ -26,6 +26,11 @@ pub struct Publisher<T> {
 /// A worker's read handle. `Send`, not shared: one per worker.
 pub struct Reader<T> {
     cache: Cache<Arc<ArcSwap<T>>, Arc<T>>,
+    /// Address of the snapshot the previous load returned (0 before the first), for
+    /// [`Reader::load_fresh`]. Exact: a replaced snapshot is still alive (in the retired
+    /// list and this cache) when its successor is allocated, so addresses never repeat
+    /// back to back.
+    last: usize,
 }
 
 impl<T> Publisher<T> {
@@ -42,6 +47,7 @@ impl<T> Publisher<T> {
     pub fn reader(&self) -> Reader<T> {
         Reader {
             cache: Cache::new(Arc::clone(&self.current)),
+            last: 0,
         }
     }
 
@@ -82,7 +88,18 @@ impl<T> Reader<T> {
     /// from earlier calls must not be held across it (the borrow checker enforces this).
     #[inline]
     pub fn load(&mut self) -> &T {
-        self.cache.load()
+        self.load_fresh().0
+    }
+
+    /// [`Reader::load`], also saying whether the snapshot is a different one from the
+    /// previous load's (a replacement arrived), for the worker's per-swap stall counters.
+    #[inline]
+    pub fn load_fresh(&mut self) -> (&T, bool) {
+        let t: &T = self.cache.load();
+        let at = t as *const T as usize;
+        let fresh = at != self.last && self.last != 0;
+        self.last = at;
+        (t, fresh)
     }
 }
 
@@ -120,6 +137,31 @@ mod tests {
         );
         assert_eq!(p.retired(), 0);
         assert_eq!(p.generation(), 1);
+    }
+
+    #[test]
+    fn load_fresh_reports_each_replacement_once() {
+        let mut p = Publisher::new(1u32);
+        let mut r = p.reader();
+        assert_eq!(
+            r.load_fresh(),
+            (&1, false),
+            "the first load is not a replacement"
+        );
+        assert_eq!(r.load_fresh(), (&1, false));
+        p.publish(2);
+        assert_eq!(r.load_fresh(), (&2, true));
+        assert_eq!(r.load_fresh(), (&2, false));
+        p.publish(3);
+        p.publish(4);
+        p.reclaim();
+        assert_eq!(
+            r.load_fresh(),
+            (&4, true),
+            "two publications between loads: one swap"
+        );
+        assert_eq!(*r.load(), 4);
+        assert_eq!(r.load_fresh(), (&4, false));
     }
 
     #[test]

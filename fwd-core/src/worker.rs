@@ -83,13 +83,17 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
         .new_flow_state((tsc_hz() / 1000).max(1));
     let mut probes = ProbeScheduler::new(tsc_hz());
     let mut probe_burst = PktBurst::new();
+    // A replacement taken in an empty poll is charged to the next loop that works.
+    let mut swapped = false;
+    let long_loop = tsc_hz() / 1_000_000 * crate::counters::LONG_LOOP_US;
 
     while !stop.load(Ordering::Relaxed) {
         let mut got_any = false;
         for w in work.rx.iter_mut() {
             let start = rdtsc();
             // Quiescent point: let go of the previous snapshot, take the newest.
-            let pipeline = work.pipeline.load();
+            let (pipeline, fresh) = work.pipeline.load_fresh();
+            swapped |= fresh;
             let c = w.counters;
             let mut ctx = WorkerCtx {
                 flows: &mut flows,
@@ -220,12 +224,14 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
                 b.free_all();
             }
             drop_burst.free_all();
-            c.loop_cycles(rdtsc().wrapping_sub(start));
+            c.loop_cycles(rdtsc().wrapping_sub(start), long_loop, swapped);
+            swapped = false;
         }
         if let Some(pool) = &work.probe_pool {
             let now = rdtsc();
             if probes.due(now) {
-                let pipeline = work.pipeline.load();
+                let (pipeline, fresh) = work.pipeline.load_fresh();
+                swapped |= fresh;
                 let senders = pipeline.stamp().sender();
                 if !senders.is_empty() {
                     let c = work.rx.first().map(|w| w.counters);

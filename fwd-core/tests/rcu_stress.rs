@@ -213,12 +213,21 @@ fn thousand_table_replacements_under_traffic_lose_nothing() {
     // 20 packets, several per burst) sees fewer of them, but still many.
     let want = if total < 200_000 { 10 } else { 100 };
     assert!(distinct > want, "traffic saw many snapshots ({distinct})");
+    // The worker counts the replacements it took at its quiescent points: at least those
+    // whose packets it forwarded on a new snapshot, at most one per publication.
+    assert!(
+        c.snapshots >= distinct as u64 - 1 && c.snapshots <= PUBLICATIONS,
+        "snapshots taken {} (distinct tags seen {distinct}, publications {PUBLICATIONS})",
+        c.snapshots
+    );
     assert_eq!(tables.retired(), 0, "every replaced snapshot reclaimed");
     assert_eq!(reclaimed as u64, PUBLICATIONS);
     let tsc = dpdk_sys::cycles::tsc_hz();
     eprintln!(
-        "rcu stress: {total} packets, {PUBLICATIONS} replacements, {distinct} snapshots seen, longest worker loop {:.1} us",
-        c.max_loop_cycles as f64 * 1e6 / tsc as f64
+        "rcu stress: {total} packets, {PUBLICATIONS} replacements, {distinct} snapshots seen, {} taken, longest worker loop {:.1} us, longest on a new snapshot {:.1} us",
+        c.snapshots,
+        c.max_loop_cycles as f64 * 1e6 / tsc as f64,
+        c.max_swap_loop_cycles as f64 * 1e6 / tsc as f64
     );
     drop(inject);
     drop(collect);
