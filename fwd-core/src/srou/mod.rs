@@ -184,7 +184,7 @@ pub(crate) fn read_ip(b: &[u8], v4: bool) -> Option<IpAddr> {
 }
 
 /// Offsets of the source and destination addresses in an IPv4 / IPv6 header.
-#[inline]
+#[inline(always)]
 pub(crate) const fn addr_offsets(v4: bool) -> (usize, usize, usize) {
     if v4 {
         (12, 16, 4)
