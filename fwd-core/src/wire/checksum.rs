@@ -11,12 +11,18 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 use super::IpProtocol;
 
 /// Folds a 64-bit accumulator of 16-bit words into a 16-bit one's-complement sum.
+///
+/// Four end-around-carry steps, no loop: 2^32 and 2^16 are both 1 modulo 0xffff, so each
+/// step keeps the value's residue, and the bounds shrink from 2^64 to 2^33, 2^18, 2^16 + 3
+/// and then 0xffff; a non-zero value never folds to 0. Same result as folding 16 bits at
+/// a time until it fits, without the data-dependent branch on every packet's checksum.
 #[inline]
-pub const fn fold(mut acc: u64) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    acc as u16
+pub const fn fold(acc: u64) -> u16 {
+    let a = (acc & 0xffff_ffff) + (acc >> 32);
+    let a = (a & 0xffff) + (a >> 16);
+    let a = (a & 0xffff) + (a >> 16);
+    let a = (a & 0xffff) + (a >> 16);
+    a as u16
 }
 
 /// Adds two one's-complement sums.
@@ -220,7 +226,40 @@ mod tests {
         assert_eq!(v6, sum(&bytes));
     }
 
+    /// The plain fold: 16 bits at a time until the value fits.
+    fn fold_reference(mut acc: u64) -> u16 {
+        while acc > 0xffff {
+            acc = (acc & 0xffff) + (acc >> 16);
+        }
+        acc as u16
+    }
+
+    #[test]
+    fn fold_edges_match_the_reference() {
+        for acc in [
+            0,
+            1,
+            0xfffe,
+            0xffff,
+            0x1_0000,
+            0x1_fffe,
+            0x1_ffff,
+            0xffff_ffff,
+            0x1_0000_0000,
+            0xffff_ffff_ffff,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            assert_eq!(fold(acc), fold_reference(acc), "{acc:#x}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn fold_matches_the_reference(acc in any::<u64>()) {
+            prop_assert_eq!(fold(acc), fold_reference(acc));
+        }
+
         #[test]
         fn incremental_update_matches_recompute(
             mut words in proptest::collection::vec(any::<u16>(), 10),
