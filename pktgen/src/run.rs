@@ -125,6 +125,32 @@ struct TxJob<'a> {
 /// the shared template): they should stay in L2.
 const FLOW_FRAMES_MAX: usize = 256 * 1024;
 
+/// A TX job's position in its flow round-robin and malformed-packet schedule (see
+/// [`TxJob::cursor`]).
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    /// The next local flow.
+    rr: usize,
+    /// Completed passes over the flows: every flow packet's sequence number.
+    round: u64,
+    /// The packet number of the next malformed packet.
+    next_bad: u64,
+    /// The next malformed packet's sequence number.
+    malformed_seq: u64,
+}
+
+impl Cursor {
+    /// Moves to the next of `flows` flows, starting a new round after the last.
+    #[inline(always)]
+    fn next_flow(&mut self, flows: usize) {
+        self.rr += 1;
+        if self.rr == flows {
+            self.rr = 0;
+            self.round += 1;
+        }
+    }
+}
+
 /// What a flow packet carries of its flow.
 #[derive(Debug, Clone, Copy)]
 struct FlowInfo {
@@ -245,8 +271,7 @@ impl TxJob<'_> {
         let bad_tpl = &self.malformed_tpl[0].bytes;
         let first = self.built;
         let nf = self.flows.len();
-        let (mut rr, mut round, mut next_bad) = (self.rr, self.round, self.next_bad);
-        let mut malformed_seq = self.malformed_seq;
+        let mut at = self.cursor();
         let malformed_every = self.malformed_every;
         let src_port = self.src_port;
         let mut bad_mask = 0u64;
@@ -256,30 +281,53 @@ impl TxJob<'_> {
         let got = self
             .pool
             .alloc_bulk_with(&mut self.burst, n as usize, |k, m| {
-                if first + k as u64 == next_bad {
-                    next_bad = next_bad.saturating_add(malformed_every);
+                if first + k as u64 == at.next_bad {
+                    at.next_bad = at.next_bad.saturating_add(malformed_every);
                     bad_mask |= 1 << k;
                     ok &= copy_template::<N>(m, bad_tpl);
-                    p.write(m.data_mut(), src_port, sig::MALFORMED, malformed_seq, tsc);
-                    malformed_seq += 1;
+                    p.write(
+                        m.data_mut(),
+                        src_port,
+                        sig::MALFORMED,
+                        at.malformed_seq,
+                        tsc,
+                    );
+                    at.malformed_seq += 1;
                     return;
                 }
+                let rr = at.rr;
                 if flow_frames.is_empty() {
                     let f = flow_info[rr];
                     ok &= copy_template::<N>(m, tpl);
-                    p.write(m.data_mut(), f.port, f.stream, round, tsc);
+                    p.write(m.data_mut(), f.port, f.stream, at.round, tsc);
                 } else {
                     // The flow's own copy of the template (port and signature head written):
                     // per packet the copy, the sequence number and the timestamp.
                     ok &= copy_template::<N>(m, &flow_frames[rr * l..(rr + 1) * l]);
-                    p.write_seq_tsc(m.data_mut(), round, tsc);
+                    p.write_seq_tsc(m.data_mut(), at.round, tsc);
                 }
-                rr += 1;
-                if rr == nf {
-                    rr = 0;
-                    round += 1;
-                }
+                at.next_flow(nf);
             });
+        self.commit_burst(got, ok, at, bad_mask, got as u64 * l as u64)
+    }
+
+    /// Where the flow round-robin and the malformed-packet schedule stand, for a builder
+    /// to advance while it fills a burst and [`TxJob::commit_burst`] to store.
+    #[inline(always)]
+    fn cursor(&self) -> Cursor {
+        Cursor {
+            rr: self.rr,
+            round: self.round,
+            next_bad: self.next_bad,
+            malformed_seq: self.malformed_seq,
+        }
+    }
+
+    /// Accounts a burst a builder filled: `got` mbufs (0: the pool could not supply
+    /// them), `ok` every copy fitted, `at` the cursor after them, `bad_mask` which are
+    /// malformed, `bytes` their total length. Returns how many were built.
+    #[inline(always)]
+    fn commit_burst(&mut self, got: usize, ok: bool, at: Cursor, bad_mask: u64, bytes: u64) -> u32 {
         if got == 0 {
             self.alloc_failures += 1;
             return 0;
@@ -292,14 +340,14 @@ impl TxJob<'_> {
             return 0;
         }
         let bad = u64::from(bad_mask.count_ones());
-        self.rr = rr;
-        self.round = round;
-        self.next_bad = next_bad;
-        self.malformed_seq = malformed_seq;
+        self.rr = at.rr;
+        self.round = at.round;
+        self.next_bad = at.next_bad;
+        self.malformed_seq = at.malformed_seq;
         self.built += got as u64;
         self.flow_built += got as u64 - bad;
         self.malformed_built += bad;
-        self.built_bytes += got as u64 * l as u64;
+        self.built_bytes += bytes;
         self.bad_mask = bad_mask;
         got as u32
     }
@@ -312,8 +360,7 @@ impl TxJob<'_> {
         let tsc = rdtsc();
         let single = self.schedule.len() == 1;
         let first = self.built;
-        let (mut rr, mut round, mut next_bad) = (self.rr, self.round, self.next_bad);
-        let mut malformed_seq = self.malformed_seq;
+        let mut at = self.cursor();
         let mut sched_pos = self.sched_pos;
         let mut bad_mask = 0u64;
         let mut bytes = 0u64;
@@ -339,48 +386,23 @@ impl TxJob<'_> {
                     }
                     t as usize
                 };
-                let (tpl, port, stream, seq) = if first + k as u64 == next_bad {
-                    next_bad = next_bad.saturating_add(malformed_every);
+                let (tpl, port, stream, seq) = if first + k as u64 == at.next_bad {
+                    at.next_bad = at.next_bad.saturating_add(malformed_every);
                     bad_mask |= 1 << k;
-                    let seq = malformed_seq;
-                    malformed_seq += 1;
+                    let seq = at.malformed_seq;
+                    at.malformed_seq += 1;
                     (&malformed_tpl[tpl_i], src_port, sig::MALFORMED, seq)
                 } else {
-                    let (f, seq) = (flow_info[rr], round);
-                    rr += 1;
-                    if rr == nf {
-                        rr = 0;
-                        round += 1;
-                    }
+                    let (f, seq) = (flow_info[at.rr], at.round);
+                    at.next_flow(nf);
                     (&templates[tpl_i], f.port, f.stream, seq)
                 };
                 ok &= copy_template::<N>(m, &tpl.bytes);
                 bytes += tpl.bytes.len() as u64;
                 p.write(m.data_mut(), port, stream, seq, tsc);
             });
-        if got == 0 {
-            self.alloc_failures += 1;
-            return 0;
-        }
-        if !ok {
-            // Cannot happen: see `build`.
-            self.alloc_failures += 1;
-            self.burst.free_all();
-            self.done = true;
-            return 0;
-        }
-        let bad = u64::from(bad_mask.count_ones());
-        self.rr = rr;
-        self.round = round;
-        self.next_bad = next_bad;
-        self.malformed_seq = malformed_seq;
         self.sched_pos = sched_pos;
-        self.built += got as u64;
-        self.flow_built += got as u64 - bad;
-        self.malformed_built += bad;
-        self.built_bytes += bytes;
-        self.bad_mask = bad_mask;
-        got as u32
+        self.commit_burst(got, ok, at, bad_mask, bytes)
     }
 
     /// Builds `n` packets into the (empty) burst; returns how many (all or none).
