@@ -3,7 +3,8 @@
 //! The traffic mixes every protocol the pipeline parses (IPv4, 802.1Q, IPv6, IPv6 with an
 //! SRv6 SRH, MPLS label stacks) and every behaviour the embedded tables configure (MPLS
 //! swap, PHP and the anycast segment with its V-LFIB; SRoU encapsulation and
-//! decapsulation; STAMP reflection) with malformed frames, so the final counters show
+//! decapsulation; STAMP reflection; the service FIBs' END.CG; dynamic anycast) with
+//! malformed frames, so the final counters show
 //! forwarding per handler, per behaviour, and drops per reason.
 
 use std::path::Path;
@@ -171,9 +172,10 @@ fn frame(ethertype: u16, body: &[u8]) -> Vec<u8> {
     f
 }
 
-/// The demo's frame mix: 60 valid frames over five encapsulations, 28 for the demo's
+/// The demo's frame mix: 60 valid frames over five encapsulations, 36 for the demo's
 /// tables (MPLS swap, PHP, anycast; SRoU encapsulation by exact policy and by overlay
-/// route, SRoU egress; STAMP), 4 malformed.
+/// route, SRoU egress; STAMP; END.CG steering and local delivery; dynamic anycast), 4
+/// malformed.
 pub fn demo_frames() -> Vec<Vec<u8>> {
     let mut v = Vec::new();
     for i in 0..12u16 {
@@ -249,6 +251,21 @@ pub fn demo_frames() -> Vec<Vec<u8>> {
             &ipv4_to([192, 0, 2, 1], [192, 0, 2, 100], 64, &l4),
         ));
     }
+    // Service FIBs: client requests to END.CG fc00:0:1:c6::<service>, services 1 and 2.
+    for i in 0..4u16 {
+        let service = 1 + u32::from(i % 2);
+        let mut sid = [0u8; 16];
+        sid[..8].copy_from_slice(&[0xfc, 0, 0, 0, 0, 1, 0, 0xc6]);
+        sid[12..].copy_from_slice(&service.to_be_bytes());
+        let mut p = ipv6(17, &udp(10, 8000 + i));
+        p[24..40].copy_from_slice(&sid);
+        v.push(frame(0x86dd, &p));
+    }
+    // Dynamic anycast: traffic to DSEID 198.51.100.10.
+    for i in 0..4u16 {
+        let p = ipv4_to([192, 0, 2, 9], [198, 51, 100, 10], 64, &udp(10, 8100 + i));
+        v.push(frame(0x0800, &p));
+    }
     // Malformed: bare Ethernet, IPv4 whose total length lies, a bad checksum, TTL 1.
     v.push(eth(0x0800));
     let mut lie = frame(0x0800, &ipv4(64, &udp(10, 9)));
@@ -304,12 +321,19 @@ mod tests {
             ("srou", 8),
             ("srou-decap", 4),
             ("stamp", 4),
+            ("service", 2),
+            ("service-local", 2),
+            ("dyncast", 4),
         ]
         .into_iter()
         .collect();
         assert_eq!(by_handler, expect, "drops: {drops:?}");
         let s = counters.srou.snapshot();
         assert_eq!((s.encapsulated, s.decapsulated), (8, 4));
+        let sv = counters.service.snapshot();
+        assert_eq!((sv.steered, sv.delivered, sv.local_shortcut), (2, 2, 2));
+        let d = counters.dyncast.snapshot();
+        assert_eq!(d.encapsulated, 4);
         assert_eq!(
             drops,
             [

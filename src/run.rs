@@ -484,6 +484,19 @@ pub fn print_report(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> 
         "srou: encapsulated {} transited {} decapsulated {} nat-alg {} tokens-permitted {}",
         sr.encapsulated, sr.transited, sr.decapsulated, sr.nat_alg, sr.tokens_permitted
     )?;
+    let (sv, sf) = (&t.service, &t.service.flows);
+    writeln!(
+        out,
+        "service: steered {} delivered {} decapsulated {} local-shortcut {} | flows hits {} misses {} repicks {} evictions {} expired {}",
+        sv.steered, sv.delivered, sv.decapsulated, sv.local_shortcut,
+        sf.hits, sf.misses, sf.repicks, sf.evictions, sf.expired
+    )?;
+    let (dc, df) = (&t.dyncast, &t.dyncast.flows);
+    writeln!(
+        out,
+        "dyncast: encapsulated {} decapsulated {} | flows hits {} misses {} repicks {} evictions {} expired {}",
+        dc.encapsulated, dc.decapsulated, df.hits, df.misses, df.repicks, df.evictions, df.expired
+    )?;
     writeln!(out, "drops by reason:")?;
     for reason in fwd_core::drop::DropReason::ALL {
         let v = t.drops.get(reason.name()).copied().unwrap_or(0);
