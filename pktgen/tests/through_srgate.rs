@@ -107,9 +107,11 @@ fn mpls_imix_on_two_tx_cores() {
     let sg = sg.stop();
     assert_conserved(&pg, &sg);
     assert_eq!(u(&pg, "/tx/packets"), 6000);
+    // Every packet srgate handled went out, or was counted as refused by the memif TX
+    // ring (pktgen's receive side shares two loaded cores with three other threads).
     assert_eq!(
         u(&sg, "/total/handled/mpls-xconnect"),
-        u(&sg, "/total/tx_packets")
+        u(&sg, "/total/tx_packets") + only_tx_queue_full_drops(&sg)
     );
     // Flows 0, 2, 4 on TX core 0 and 1, 3, 5 on TX core 1, 1000 packets each.
     for s in pg["streams"].as_array().expect("streams") {
@@ -141,7 +143,7 @@ fn srou_decapsulated_by_srgate_still_matches() {
     assert_conserved(&pg, &sg);
     assert_eq!(
         u(&sg, "/total/srou/decapsulated"),
-        u(&sg, "/total/tx_packets")
+        u(&sg, "/total/tx_packets") + only_tx_queue_full_drops(&sg)
     );
     assert!(u(&pg, "/rx/matched") > 0);
     // The inner packet comes back 51 bytes shorter than it was sent (outer IPv4, UDP and

@@ -174,6 +174,21 @@ pub fn srgate_drops(v: &Value) -> (Vec<(String, u64)>, u64) {
     (d, sum)
 }
 
+/// srgate's `tx-queue-full` drops, asserting they are its only drops: packets it handled
+/// that the memif TX ring refused because pktgen's receive side, sharing a loaded machine,
+/// had not emptied it yet. A handled packet is transmitted or counted there.
+pub fn only_tx_queue_full_drops(sg: &Value) -> u64 {
+    let (drops, _) = srgate_drops(sg);
+    assert!(
+        drops.iter().all(|d| d.0 == "tx-queue-full"),
+        "no drops but tx-queue-full: {drops:?}"
+    );
+    drops
+        .iter()
+        .find(|d| d.0 == "tx-queue-full")
+        .map_or(0, |d| d.1)
+}
+
 /// The exact accounting every scenario must satisfy: what pktgen sent reached srgate, and
 /// came back or was counted as dropped there; per stream, sent = received + lost.
 pub fn assert_conserved(pg: &Value, sg: &Value) {
