@@ -190,6 +190,10 @@ fn print_config(out: &mut impl Write, cfg: &Config, file: &Path) -> std::io::Res
 }
 
 fn main() -> Result<()> {
+    // Before any thread exists: the memory of replaced tables stays in the process for the
+    // next build instead of going back to the kernel, whose TLB shootdowns and RCU work
+    // would interrupt the worker cores at each replacement (dpdk_sys::mem docs).
+    let kept = dpdk_sys::mem::keep_freed_memory();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SRGATE_LOG")
@@ -197,6 +201,7 @@ fn main() -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    tracing::debug!(kept, "allocator keeps freed memory");
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Version => {

@@ -457,14 +457,15 @@ pub fn print_report(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> 
     if r.seconds > 0.0 {
         writeln!(
             out,
-            "average rx {:.3} Mpps, tx {:.3} Mpps; longest loop {} cycles, {} loops over {} us; {} table snapshots taken, longest loop on a new one {} cycles",
+            "average rx {:.3} Mpps, tx {:.3} Mpps; longest loop {} cycles, {} loops over {} us; {} table snapshots taken, longest loop on a new one {} cycles, {} of those over the bound",
             t.rx_packets as f64 / r.seconds / 1e6,
             t.tx_packets as f64 / r.seconds / 1e6,
             t.max_loop_cycles,
             t.long_loops,
             fwd_core::counters::LONG_LOOP_US,
             t.snapshots,
-            t.max_swap_loop_cycles
+            t.max_swap_loop_cycles,
+            t.long_swap_loops
         )?;
     }
     if let Some(c) = &r.control {

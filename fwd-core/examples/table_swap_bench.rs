@@ -11,6 +11,10 @@
 //! usage: table_swap_bench [SECONDS] [swap|noswap]
 //! `noswap` runs the same load without replacements: the stall it reports is the
 //! machine's own (preemption on shared cores), the baseline for `swap`.
+//!
+//! Like srgate, it keeps freed memory in the process ([`dpdk_sys::mem::keep_freed_memory`])
+//! and the LFIB's arrays are recycled ([`dpdk_sys::mem::HugeArray`]): a replacement then
+//! makes the kernel send the worker's core no TLB shootdown.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -64,6 +68,8 @@ fn frame(label: u32) -> Vec<u8> {
 }
 
 fn main() {
+    // As srgate does first thing: freed tables stay in the process (no munmap IPIs).
+    let _ = dpdk_sys::mem::keep_freed_memory();
     let secs: u64 = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())
@@ -146,6 +152,11 @@ fn main() {
                     tables.publish(next);
                     tables.reclaim();
                     published.store(u64::from(g), Ordering::Relaxed);
+                    // The injector shares this core: let it run now rather than at the
+                    // next scheduler tick, so the worker meets the new table under load
+                    // as it would behind a NIC (otherwise its first loop on the new table
+                    // is the first after an input pause, lined up with its own tick).
+                    std::thread::yield_now();
                     g += 1;
                 }
             });
@@ -184,7 +195,7 @@ fn main() {
     let c = counters.snapshot();
     let us = |cycles: u64| cycles as f64 * 1e6 / dpdk_sys::cycles::tsc_hz() as f64;
     println!(
-        "table-swap({}): sent {sent} received {received} lost {} replacements {} drops {} longest-loop-us {:.1} snapshots {} longest-swap-loop-us {:.1} loops {} long-loops {} rate-mpps {:.2}",
+        "table-swap({}): sent {sent} received {received} lost {} replacements {} drops {} longest-loop-us {:.1} snapshots {} longest-swap-loop-us {:.1} long-swap-loops {} loops {} long-loops {} rate-mpps {:.2}",
         if swap { "swap" } else { "noswap" },
         sent - received,
         published.load(Ordering::Relaxed),
@@ -192,6 +203,7 @@ fn main() {
         us(c.max_loop_cycles),
         c.snapshots,
         us(c.max_swap_loop_cycles),
+        c.long_swap_loops,
         c.loops,
         c.long_loops,
         received as f64 / secs as f64 / 1e6

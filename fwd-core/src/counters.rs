@@ -134,6 +134,9 @@ pub struct WorkerCounters {
     /// Longest poll loop that started on a newly taken snapshot, in TSC cycles: what a
     /// table replacement costs the worker (a max).
     pub max_swap_loop_cycles: Counter,
+    /// Loops that started on a newly taken snapshot and ran longer than [`LONG_LOOP_US`]
+    /// (the replacements that broke the bound, whatever the cause).
+    pub long_swap_loops: Counter,
     /// Packets forwarded per handler (for [`Handler::StampSender`]: consumed, see
     /// [`crate::pipeline::Action::consumed`]).
     pub handled: [Counter; Handler::ALL.len()],
@@ -160,6 +163,7 @@ impl Default for WorkerCounters {
             long_loops: Counter::default(),
             snapshots: Counter::default(),
             max_swap_loop_cycles: Counter::default(),
+            long_swap_loops: Counter::default(),
             handled: std::array::from_fn(|_| Counter::default()),
             drops: std::array::from_fn(|_| Counter::default()),
             srou: SrouCounters::default(),
@@ -197,6 +201,9 @@ impl WorkerCounters {
             if cycles > self.max_swap_loop_cycles.get() {
                 self.max_swap_loop_cycles.0.store(cycles, Ordering::Relaxed);
             }
+            if cycles > long {
+                self.long_swap_loops.add(1);
+            }
         }
     }
 
@@ -213,6 +220,7 @@ impl WorkerCounters {
             long_loops: self.long_loops.get(),
             snapshots: self.snapshots.get(),
             max_swap_loop_cycles: self.max_swap_loop_cycles.get(),
+            long_swap_loops: self.long_swap_loops.get(),
             handled: Handler::ALL
                 .iter()
                 .map(|h| (h.name().to_string(), self.handled[*h as usize].get()))
@@ -251,6 +259,8 @@ pub struct CounterSnapshot {
     pub snapshots: u64,
     /// Longest loop that started on a newly taken snapshot, in TSC cycles.
     pub max_swap_loop_cycles: u64,
+    /// Loops on a newly taken snapshot longer than [`LONG_LOOP_US`].
+    pub long_swap_loops: u64,
     /// Forwarded packets per handler name.
     pub handled: std::collections::BTreeMap<String, u64>,
     /// Drops per reason name (every reason listed, zeros included).
@@ -281,6 +291,7 @@ impl CounterSnapshot {
         self.long_loops += o.long_loops;
         self.snapshots += o.snapshots;
         self.max_swap_loop_cycles = self.max_swap_loop_cycles.max(o.max_swap_loop_cycles);
+        self.long_swap_loops += o.long_swap_loops;
         for (k, v) in &o.handled {
             *self.handled.entry(k.clone()).or_default() += v;
         }
@@ -310,18 +321,26 @@ mod tests {
         c.handled(Handler::Mpls);
         c.loop_cycles(10, 100, false);
         c.loop_cycles(5, 100, false);
+        c.loop_cycles(150, 100, false);
+        c.loop_cycles(120, 100, true);
+        c.loop_cycles(30, 100, true);
         let s = c.snapshot();
+        assert_eq!(s.long_loops, 2);
+        assert_eq!(s.snapshots, 2);
+        assert_eq!(s.max_swap_loop_cycles, 120);
+        assert_eq!(s.long_swap_loops, 1, "only the long loop on a new snapshot");
         assert_eq!(s.rx_packets, 3);
         assert_eq!(s.drops["ttl-expired"], 2);
         assert_eq!(s.handled["mpls"], 1);
-        assert_eq!(s.max_loop_cycles, 10);
+        assert_eq!(s.max_loop_cycles, 150);
         assert_eq!(s.total_drops(), 2);
         let mut t = CounterSnapshot::default();
         t.accumulate(&s);
         t.accumulate(&s);
         assert_eq!(t.rx_packets, 6);
         assert_eq!(t.drops["ttl-expired"], 4);
-        assert_eq!(t.max_loop_cycles, 10);
+        assert_eq!(t.max_loop_cycles, 150);
+        assert_eq!((t.long_swap_loops, t.max_swap_loop_cycles), (2, 120));
     }
 
     #[test]

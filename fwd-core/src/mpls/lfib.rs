@@ -20,6 +20,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use dpdk_sys::mem::HugeArray;
+
 use crate::adjacency::Adjacency;
 
 use super::vlfib::VlfibId;
@@ -231,8 +233,8 @@ mod fast {
 ///   every entry. The data path never touches it.
 #[derive(Clone)]
 pub(super) struct FlatTable {
-    fast: Box<[u32]>,
-    index: Box<[u32]>,
+    fast: HugeArray<u32>,
+    index: HugeArray<u32>,
     slots: Box<[Slot]>,
     paths: Box<[NextHop]>,
     /// `(first, count)` into `adjacencies`, per adjacency set.
@@ -291,14 +293,11 @@ impl SetBuilder {
 }
 
 /// `size` zeroed words on transparent huge pages where the kernel allows
-/// ([`dpdk_sys::mem::advise_huge_pages`]): a random label lookup in a 1M-label table then
-/// costs no page walk over 4 KiB pages (on a VM, a two-dimensional one), also for the
-/// first packets a worker sends through a freshly published table.
-fn zeroed_huge(size: usize) -> Box<[u32]> {
-    let mut v: Vec<u32> = Vec::with_capacity(size);
-    dpdk_sys::mem::advise_huge_pages(&mut v);
-    v.resize(size, 0);
-    v.into_boxed_slice()
+/// ([`HugeArray`]): a random label lookup in a 1M-label table then costs no page walk over
+/// 4 KiB pages (on a VM, a two-dimensional one), also for the first packets a worker sends
+/// through a freshly published table; a replaced table's arrays are recycled, not unmapped.
+fn zeroed_huge(size: usize) -> HugeArray<u32> {
+    HugeArray::filled(size, 0)
 }
 
 impl FlatTable {

@@ -28,6 +28,8 @@
 
 use core::fmt;
 
+use dpdk_sys::mem::HugeArray;
+
 /// A key an [`ExactMap`] can hold: fixed size, compared bytewise.
 pub trait MapKey: Copy + Eq {
     /// A 64-bit hash of the key (well mixed in its high bits).
@@ -84,8 +86,8 @@ pub enum ExactMapError {
 /// A frozen exact-match hash table from keys `K` to `u32` values (module docs for the
 /// design).
 #[derive(Clone)]
-pub struct ExactMap<K> {
-    slots: Box<[Slot<K>]>,
+pub struct ExactMap<K: Copy> {
+    slots: HugeArray<Slot<K>>,
     shift: u32,
     mask: usize,
     len: usize,
@@ -119,10 +121,9 @@ impl<K: MapKey + Default> ExactMap<K> {
 
     fn with_capacity(capacity: usize) -> Self {
         let capacity = capacity.next_power_of_two().max(8);
-        // Large tables get transparent huge pages (every lookup is a random access).
-        let mut slots = Vec::with_capacity(capacity);
-        dpdk_sys::mem::advise_huge_pages(&mut slots);
-        slots.resize(
+        // Large tables get transparent huge pages (every lookup is a random access), and
+        // a replaced table's slots are recycled rather than unmapped.
+        let slots = HugeArray::filled(
             capacity,
             Slot {
                 key: K::default(),
@@ -130,7 +131,7 @@ impl<K: MapKey + Default> ExactMap<K> {
             },
         );
         ExactMap {
-            slots: slots.into_boxed_slice(),
+            slots,
             shift: 64 - capacity.trailing_zeros(),
             mask: capacity - 1,
             len: 0,
