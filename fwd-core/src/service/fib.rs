@@ -12,6 +12,8 @@
 
 use core::net::Ipv6Addr;
 
+use dpdk_sys::mem::HugeArray;
+
 use super::hash::ExactMap;
 use super::sid::{ServiceId, SidPrefix};
 use crate::adjacency::Adjacency;
@@ -184,6 +186,12 @@ pub struct Candidate {
     pub metric: u32,
 }
 
+/// What fills a candidate array before the routes are written in.
+const NO_CANDIDATE: Candidate = Candidate {
+    index: u32::MAX,
+    metric: u32::MAX,
+};
+
 /// An error building a FIB.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FibError {
@@ -223,7 +231,7 @@ pub enum FibError {
 #[derive(Clone, Debug)]
 pub struct Fib<T> {
     map: ExactMap<u32>,
-    cands: Box<[Candidate]>,
+    cands: HugeArray<Candidate>,
     targets: Box<[T]>,
 }
 
@@ -236,7 +244,7 @@ impl<T> Default for Fib<T> {
     fn default() -> Self {
         Fib {
             map: ExactMap::empty(),
-            cands: Box::new([]),
+            cands: HugeArray::filled(0, NO_CANDIDATE),
             targets: Box::new([]),
         }
     }
@@ -409,8 +417,10 @@ impl<T: Target> FibBuilder<T> {
             });
         }
         self.routes.sort_unstable_by_key(|r| (r.0, r.2, id(r.1)));
-        let mut cands = Vec::with_capacity(self.routes.len());
-        dpdk_sys::mem::advise_huge_pages(&mut cands);
+        // On a recycled huge-page mapping of its own (a replaced FIB's, typically): no
+        // page faults, no khugepaged collapse under the workers, nothing unmapped.
+        let mut cands = HugeArray::filled(self.routes.len(), NO_CANDIDATE);
+        let mut filled = 0;
         let mut index = Vec::new();
         for run in self.routes.chunk_by(|a, b| a.0 == b.0) {
             let service = run[0].0;
@@ -420,16 +430,19 @@ impl<T: Target> FibBuilder<T> {
                     count: run.len(),
                 });
             }
-            index.push((service, pack(cands.len(), run.len())));
-            cands.extend(run.iter().map(|r| Candidate {
-                index: r.1,
-                metric: r.2,
-            }));
+            index.push((service, pack(filled, run.len())));
+            for (c, r) in cands[filled..].iter_mut().zip(run) {
+                *c = Candidate {
+                    index: r.1,
+                    metric: r.2,
+                };
+            }
+            filled += run.len();
         }
         let map = ExactMap::build(index).map_err(|_| FibError::TooLarge(self.routes.len()))?;
         Ok(Fib {
             map,
-            cands: cands.into_boxed_slice(),
+            cands,
             targets: self.targets.into_boxed_slice(),
         })
     }

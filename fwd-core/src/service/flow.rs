@@ -30,6 +30,8 @@
 //! dead. Dead entries are never returned and their slots are reused first; [`FlowTable::sweep`]
 //! can also clear them a few slots at a time.
 
+use dpdk_sys::mem::HugeArray;
+
 use crate::counters::Counter;
 use crate::packet::{L3Kind, PacketMeta};
 use crate::wire::IpProtocol;
@@ -260,9 +262,9 @@ struct Bucket<V>([Slot<V>; BUCKET_SLOTS]);
 
 /// A bounded per-worker flow table (module docs).
 #[derive(Debug, Clone)]
-pub struct FlowTable<V> {
-    tags: Box<[u32]>,
-    buckets: Box<[Bucket<V>]>,
+pub struct FlowTable<V: Copy> {
+    tags: HugeArray<u32>,
+    buckets: HugeArray<Bucket<V>>,
     bucket_mask: usize,
     idle: u64,
     sweep_at: usize,
@@ -300,13 +302,10 @@ impl<V: Copy + Default> FlowTable<V> {
     /// Allocates everything now; nothing later.
     pub fn new(capacity: usize, idle: u64) -> Self {
         let slots = capacity.clamp(BUCKET_SLOTS, 1 << 31).next_power_of_two();
-        // Large tables get transparent huge pages (every lookup is a random access).
-        let mut tags = Vec::with_capacity(slots);
-        dpdk_sys::mem::advise_huge_pages(&mut tags);
-        tags.resize(slots, 0);
-        let mut buckets = Vec::with_capacity(slots / BUCKET_SLOTS);
-        dpdk_sys::mem::advise_huge_pages(&mut buckets);
-        buckets.resize(
+        // Large tables get transparent huge pages from their first touch (every lookup is
+        // a random access), on mappings of their own.
+        let tags = HugeArray::filled(slots, 0);
+        let buckets = HugeArray::filled(
             slots / BUCKET_SLOTS,
             Bucket(
                 [Slot {
@@ -317,8 +316,8 @@ impl<V: Copy + Default> FlowTable<V> {
             ),
         );
         FlowTable {
-            tags: tags.into_boxed_slice(),
-            buckets: buckets.into_boxed_slice(),
+            tags,
+            buckets,
             bucket_mask: slots / BUCKET_SLOTS - 1,
             idle,
             sweep_at: 0,
