@@ -581,16 +581,9 @@ impl ServiceConfig {
                     e.service,
                 ));
             }
-            check_count(&format!("{at}.pes"), e.pes.len(), "PEs")?;
-            let mut ids = BTreeMap::new();
+            check_candidates(&at, PES, e.pes.iter().map(|p| p.pe), &pe_at)?;
             for (k, p) in e.pes.iter().enumerate() {
                 let f = format!("{at}.pes[{k}].pe");
-                if !pe_at.contains_key(&p.pe) {
-                    return Err(err(&f, "the id of a [[tables.service.pe]]", p.pe));
-                }
-                if let Some(m) = ids.insert(p.pe, k) {
-                    return Err(err(&f, format!("a PE not already in pes[{m}]"), p.pe));
-                }
                 g.route(e.service, p.pe, p.metric)
                     .map_err(|x| fib_err(&f, x))?;
             }
@@ -599,17 +592,7 @@ impl ServiceConfig {
         check_ranges("global", &format!("{SECTION}.global"), &spans, &seen)?;
         for (i, r) in ranges.global.iter().enumerate() {
             let at = format!("{RANGE_SECTION}.global[{i}]");
-            check_count(&format!("{at}.pes"), r.pes.len(), "PEs")?;
-            let mut ids = BTreeMap::new();
-            for (k, p) in r.pes.iter().enumerate() {
-                let f = format!("{at}.pes[{k}].pe");
-                if !pe_at.contains_key(&p.pe) {
-                    return Err(err(&f, "the id of a [[tables.service.pe]]", p.pe));
-                }
-                if let Some(m) = ids.insert(p.pe, k) {
-                    return Err(err(&f, format!("a PE not already in pes[{m}]"), p.pe));
-                }
-            }
+            check_candidates(&at, PES, r.pes.iter().map(|p| p.pe), &pe_at)?;
             // check_ranges bounded first + count - 1 within u32.
             for service in r.first..=r.first + (r.count - 1) {
                 for p in &r.pes {
@@ -628,24 +611,14 @@ impl ServiceConfig {
                     e.service,
                 ));
             }
-            check_count(&format!("{at}.instances"), e.instances.len(), "instances")?;
-            let mut ids = BTreeMap::new();
+            check_candidates(
+                &at,
+                INSTANCES,
+                e.instances.iter().map(|x| x.instance),
+                &inst_at,
+            )?;
             for (k, x) in e.instances.iter().enumerate() {
                 let f = format!("{at}.instances[{k}].instance");
-                if !inst_at.contains_key(&x.instance) {
-                    return Err(err(
-                        &f,
-                        "the id of a [[tables.service.instance]]",
-                        x.instance,
-                    ));
-                }
-                if let Some(m) = ids.insert(x.instance, k) {
-                    return Err(err(
-                        &f,
-                        format!("an instance not already in instances[{m}]"),
-                        x.instance,
-                    ));
-                }
                 l.route(e.service, x.instance, x.metric)
                     .map_err(|y| fib_err(&f, y))?;
             }
@@ -654,25 +627,12 @@ impl ServiceConfig {
         check_ranges("local", &format!("{SECTION}.local"), &spans, &seen)?;
         for (i, r) in ranges.local.iter().enumerate() {
             let at = format!("{RANGE_SECTION}.local[{i}]");
-            check_count(&format!("{at}.instances"), r.instances.len(), "instances")?;
-            let mut ids = BTreeMap::new();
-            for (k, x) in r.instances.iter().enumerate() {
-                let f = format!("{at}.instances[{k}].instance");
-                if !inst_at.contains_key(&x.instance) {
-                    return Err(err(
-                        &f,
-                        "the id of a [[tables.service.instance]]",
-                        x.instance,
-                    ));
-                }
-                if let Some(m) = ids.insert(x.instance, k) {
-                    return Err(err(
-                        &f,
-                        format!("an instance not already in instances[{m}]"),
-                        x.instance,
-                    ));
-                }
-            }
+            check_candidates(
+                &at,
+                INSTANCES,
+                r.instances.iter().map(|x| x.instance),
+                &inst_at,
+            )?;
             for service in r.first..=r.first + (r.count - 1) {
                 for x in &r.instances {
                     l.route(service, x.instance, x.metric)
@@ -685,6 +645,60 @@ impl ServiceConfig {
         b.build()
             .map_err(|e| err(SECTION, "consistent service tables", e))
     }
+}
+
+/// How a FIB entry's candidate list is spelled in the config and named in errors.
+struct CandidateList {
+    /// The list's field (`pes`).
+    list: &'static str,
+    /// Each item's ID field, also the table defining the IDs (`pe`: `[[tables.service.pe]]`).
+    key: &'static str,
+    /// One item, with its article (`a PE`).
+    one: &'static str,
+    /// Several items (`PEs`).
+    many: &'static str,
+}
+
+const PES: CandidateList = CandidateList {
+    list: "pes",
+    key: "pe",
+    one: "a PE",
+    many: "PEs",
+};
+
+const INSTANCES: CandidateList = CandidateList {
+    list: "instances",
+    key: "instance",
+    one: "an instance",
+    many: "instances",
+};
+
+/// Checks the candidate list `{at}.{list}` of a FIB entry: 1..=MAX_CANDIDATES items, each
+/// naming an ID defined in `known` (ID -> position of its definition), none twice.
+fn check_candidates(
+    at: &str,
+    kind: CandidateList,
+    ids: impl ExactSizeIterator<Item = u32>,
+    known: &BTreeMap<u32, usize>,
+) -> Result<(), ServiceConfigError> {
+    let CandidateList {
+        list,
+        key,
+        one,
+        many,
+    } = kind;
+    check_count(&format!("{at}.{list}"), ids.len(), many)?;
+    let mut seen = BTreeMap::new();
+    for (k, id) in ids.enumerate() {
+        let f = format!("{at}.{list}[{k}].{key}");
+        if !known.contains_key(&id) {
+            return Err(err(&f, format!("the id of a [[tables.service.{key}]]"), id));
+        }
+        if let Some(m) = seen.insert(id, k) {
+            return Err(err(&f, format!("{one} not already in {list}[{m}]"), id));
+        }
+    }
+    Ok(())
 }
 
 fn check_count(field: &str, n: usize, what: &str) -> Result<(), ServiceConfigError> {
@@ -900,7 +914,22 @@ mod tests {
 
         let mut c = pe1();
         c.local[0].instances[0].instance = 99;
-        assert!(build_err(&c).starts_with("field `tables.service.local[0].instances[0].instance`"));
+        assert_eq!(
+            build_err(&c),
+            "field `tables.service.local[0].instances[0].instance`: expected the id of a \
+             [[tables.service.instance]], got 99"
+        );
+        let mut c = pe1();
+        let first = c.local[0].instances[0].clone();
+        c.local[0].instances.push(first);
+        assert!(build_err(&c).ends_with(
+            "instances[2].instance`: expected an instance not already in instances[0], got 11"
+        ));
+        c.local[0].instances.clear();
+        assert_eq!(
+            build_err(&c),
+            "field `tables.service.local[0].instances`: expected 1..=32 instances, got 0 instances"
+        );
         let mut c = pe1();
         c.instance[1].id = 11;
         assert!(build_err(&c).contains("instance[1].id`"));
