@@ -920,7 +920,7 @@ mod tests {
              [[tables.service.instance]], got 99"
         );
         let mut c = pe1();
-        let first = c.local[0].instances[0].clone();
+        let first = c.local[0].instances[0];
         c.local[0].instances.push(first);
         assert!(build_err(&c).ends_with(
             "instances[2].instance`: expected an instance not already in instances[0], got 11"
