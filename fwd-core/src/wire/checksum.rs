@@ -33,22 +33,44 @@ pub const fn add(a: u16, b: u16) -> u16 {
 
 /// The one's-complement sum (not complemented) of `data` taken as big-endian 16-bit words;
 /// an odd trailing byte is padded with zero.
+///
+/// One's-complement addition does not depend on byte order (RFC 1071, 2.B): the data is
+/// summed as native little-endian 64-bit words with end-around carry (2^64 is 1 modulo
+/// 0xffff), and the folded result is byte-swapped once, instead of a byte swap per word.
 #[inline]
 pub fn sum(data: &[u8]) -> u16 {
     let mut acc: u64 = 0;
-    let mut chunks = data.chunks_exact(4);
+    let mut carries: u64 = 0;
+    let mut add = |w: u64| {
+        let (s, o) = acc.overflowing_add(w);
+        acc = s;
+        carries += u64::from(o);
+    };
+    let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
-        acc += u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+        add(u64::from_le_bytes([
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+        ]));
     }
-    let rest = chunks.remainder();
-    let mut pairs = rest.chunks_exact(2);
-    for p in &mut pairs {
-        acc += u64::from(u16::from_be_bytes([p[0], p[1]]));
+    // The tail starts at an even offset, so its 16-bit words line up with the data's.
+    let mut tail: u64 = 0;
+    let mut rest = chunks.remainder();
+    if let [a, b, c, d, more @ ..] = rest {
+        tail += u64::from(u32::from_le_bytes([*a, *b, *c, *d]));
+        rest = more;
     }
-    if let [last] = pairs.remainder() {
-        acc += u64::from(*last) << 8;
+    if let [a, b, more @ ..] = rest {
+        tail += u64::from(u16::from_le_bytes([*a, *b]));
+        rest = more;
     }
-    fold(acc)
+    if let [last] = rest {
+        // The high byte of a big-endian word padded with zero: the low byte here.
+        tail += u64::from(*last);
+    }
+    add(tail);
+    let (s, o) = acc.overflowing_add(carries);
+    // After an overflow `s` is below `carries`, so adding the 1 back cannot overflow.
+    fold(s + u64::from(o)).swap_bytes()
 }
 
 /// The Internet checksum of `data` (RFC 1071): the complement of [`sum`].
@@ -254,7 +276,39 @@ mod tests {
         }
     }
 
+    /// The plain definition: big-endian 16-bit words, odd byte padded, folded at the end.
+    fn sum_reference(data: &[u8]) -> u16 {
+        let mut acc: u64 = 0;
+        for w in data.chunks(2) {
+            acc += u64::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)]));
+        }
+        fold_reference(acc)
+    }
+
+    #[test]
+    fn sum_edges_match_the_reference() {
+        for len in 0..40 {
+            for fill in [0x00u8, 0x01, 0x7f, 0x80, 0xfe, 0xff] {
+                let data = vec![fill; len];
+                assert_eq!(sum(&data), sum_reference(&data), "{len} x {fill:#x}");
+            }
+        }
+        // Enough 0xff words to carry out of 64 bits many times over.
+        let big = vec![0xffu8; 1 << 16];
+        assert_eq!(sum(&big), sum_reference(&big));
+    }
+
     proptest! {
+        #[test]
+        fn sum_matches_the_reference(
+            data in proptest::collection::vec(any::<u8>(), 0..300),
+            start in 0usize..8,
+        ) {
+            // Every length and every alignment of the slice.
+            let data = data.get(start.min(data.len())..).unwrap_or(&[]);
+            prop_assert_eq!(sum(data), sum_reference(data));
+        }
+
         #[test]
         fn fold_matches_the_reference(acc in any::<u64>()) {
             prop_assert_eq!(fold(acc), fold_reference(acc));
