@@ -97,9 +97,9 @@ pub fn advise_huge_pages<T>(v: &mut Vec<T>) -> bool {
 /// workers read them (LFIB indices, service hash slots).
 ///
 /// Dropping one does not unmap it: the mapping goes to a small process-wide recycling pool
-/// (at most [`RECYCLE_MAX_MAPPINGS`] mappings, [`RECYCLE_MAX_BYTES`] in all) that the next
-/// [`HugeArray::filled`] of the same mapped size takes, overwriting it on the allocating
-/// thread. Replacing a table then costs the kernel nothing: no munmap (whose TLB-shootdown
+/// (at most [`RECYCLE_MAX_MAPPINGS`] mappings, [`RECYCLE_MAX_BYTES`] in all, the oldest
+/// unmapped first when full) that the next [`HugeArray::filled`] of the same mapped size
+/// takes, overwriting it on the allocating thread. Replacing a table then costs the kernel nothing: no munmap (whose TLB-shootdown
 /// IPIs and RCU work interrupt the worker cores: see [`keep_freed_memory`]) and no page
 /// faults. Arrays under one huge page, and any whose mapping fails, live in the heap.
 pub struct HugeArray<T: Copy> {
@@ -143,8 +143,9 @@ impl Mapping {
     /// A recycled mapping of exactly `len` bytes, or a new one.
     fn take(len: usize) -> Option<Mapping> {
         let mut pool = RECYCLED.lock().unwrap_or_else(|e| e.into_inner());
-        match pool.iter().position(|m| m.len == len) {
-            Some(i) => Some(pool.swap_remove(i)),
+        // The most recently released: the warmest, and the oldest age out of the pool.
+        match pool.iter().rposition(|m| m.len == len) {
+            Some(i) => Some(pool.remove(i)),
             None => {
                 drop(pool);
                 Mapping::map(len)
@@ -200,18 +201,35 @@ impl Mapping {
         None
     }
 
-    /// Into the recycling pool if it has room, else unmapped.
+    /// Into the recycling pool, the pool's oldest mappings unmapped as far as needed to
+    /// stay within its bounds (so that it follows the sizes tables have now rather than
+    /// keeping those of tables long gone); a mapping larger than the whole pool is
+    /// unmapped at once.
     fn release(self) {
-        let mut pool = RECYCLED.lock().unwrap_or_else(|e| e.into_inner());
-        let held: usize = pool.iter().map(|m| m.len).sum();
-        if pool.len() < RECYCLE_MAX_MAPPINGS && held + self.len <= RECYCLE_MAX_BYTES {
-            pool.push(self);
+        if self.len > RECYCLE_MAX_BYTES {
+            self.unmap();
             return;
         }
+        let mut pool = RECYCLED.lock().unwrap_or_else(|e| e.into_inner());
+        let mut held: usize = pool.iter().map(|m| m.len).sum();
+        let mut stale = Vec::new();
+        while !pool.is_empty()
+            && (pool.len() >= RECYCLE_MAX_MAPPINGS || held + self.len > RECYCLE_MAX_BYTES)
+        {
+            let old = pool.remove(0);
+            held -= old.len;
+            stale.push(old);
+        }
+        pool.push(self);
         drop(pool);
+        stale.into_iter().for_each(Mapping::unmap);
+    }
+
+    /// Gives the mapping back to the kernel.
+    fn unmap(self) {
         #[cfg(target_os = "linux")]
-        // SAFETY: the mapping is ours and nothing refers to it any more (its HugeArray is
-        // being dropped); it is forgotten right after.
+        // SAFETY: the mapping is ours and nothing refers to it any more (its HugeArray was
+        // dropped, or it left the pool); `self` is consumed.
         unsafe {
             sys::munmap(self.addr.as_ptr().cast(), self.len);
         }
@@ -385,8 +403,12 @@ mod tests {
             .iter()
             .enumerate()
             .all(|(i, a)| a[len / 2] == i as u32));
+        let newest = arrays.last().map(|a| a.as_ptr() as usize);
         drop(arrays);
-        assert!(recycled_mappings() <= RECYCLE_MAX_MAPPINGS);
+        assert_eq!(recycled_mappings(), RECYCLE_MAX_MAPPINGS, "full, not over");
+        // The pool kept the newest mappings: the last one dropped is there to take.
+        let again = HugeArray::filled(len, 1u32);
+        assert_eq!(Some(again.as_ptr() as usize), newest);
     }
 
     #[test]
