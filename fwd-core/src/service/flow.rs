@@ -582,7 +582,8 @@ impl<V: Copy> FlowTable<V> {
     ///   reclaiming a free, aged-out or least recently seen slot of the bucket.
     ///
     /// When `pick()` returns `None` nothing is stored (an invalid entry is removed) and
-    /// `None` is returned. `hash` must be `key.hash()` (or any fixed function of the key).
+    /// `None` is returned. `hash` must be `key.hash()` (as for every method taking one: a
+    /// cuckoo move recomputes it from the stored key).
     #[inline]
     pub fn resolve(
         &mut self,
