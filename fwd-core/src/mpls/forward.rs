@@ -155,6 +155,16 @@ pub fn forward_hashing<B: PacketBuf>(
             payload,
             ttl,
         } => {
+            if let (OutLabels::Swap(label), 1) = (hop.labels, removed) {
+                // The plain swap: one label out, one in, the frame keeps its length (the
+                // general path below does the same through resize and a loop).
+                let frame = pkt.data_mut();
+                Lse::new(label, replaced.tc(), replaced.bos(), ttl)
+                    .write(frame, l3_offset)
+                    .ok_or(DropReason::MplsTruncated)?;
+                hop.adjacency.rewrite(frame);
+                return Ok(MplsOutcome::Forward(*hop.adjacency));
+            }
             let one;
             let labels: &[u32] = match hop.labels {
                 OutLabels::Swap(label) => {
