@@ -186,6 +186,12 @@ impl WorkerCounters {
         self.handled[h as usize].add(1);
     }
 
+    /// Counts `n` packets forwarded by a handler.
+    #[inline]
+    pub fn handled_n(&self, h: Handler, n: u64) {
+        self.handled[h as usize].add(n);
+    }
+
     /// Records a loop duration, keeping the maximum; `long` is [`LONG_LOOP_US`] in TSC
     /// cycles and `new_snapshot` says the loop started on a snapshot just taken.
     #[inline]

@@ -22,7 +22,7 @@ use dpdk_sys::mbuf::{PktBurst, BURST_CAPACITY};
 use dpdk_sys::mempool::PktMempool;
 use dpdk_sys::port::{RxQueue, TxQueue};
 
-use crate::counters::WorkerCounters;
+use crate::counters::{Handler, WorkerCounters};
 use crate::drop::DropReason;
 use crate::pipeline::{Action, Pipeline, Prefetch, WorkerCtx, CONSUMED_PORT, MAX_PORTS};
 use crate::rcu::Reader;
@@ -154,6 +154,18 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
                 };
             }
             c.rx_bytes.add(bytes);
+            // The common burst, a transit node's steady state: every packet forwarded to
+            // one port by one handler. Sent as received and counted once, without moving
+            // each mbuf to a per-port burst and counting it there.
+            if let Some((port, handler)) = uniform_forward(&actions[..n]) {
+                if let Some(txq) = work.tx.get_mut(port as usize).and_then(|q| q.as_mut()) {
+                    c.handled_n(handler, n as u64);
+                    send_all(txq, &mut rx_burst, c);
+                    c.loop_cycles(rdtsc().wrapping_sub(start), long_loop, swapped);
+                    swapped = false;
+                    continue;
+                }
+            }
             // Bit p set: tx_bursts[p] holds packets to send, pending_bytes[p] bytes.
             let mut pending: u32 = 0;
             let mut pending_bytes = [0u64; MAX_PORTS];
@@ -254,6 +266,44 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
     0
 }
 
+/// `(port, handler)` when every action of a non-empty burst forwards to the same real
+/// port by the same handler.
+#[inline]
+fn uniform_forward(actions: &[Action]) -> Option<(u16, Handler)> {
+    let (&first, rest) = actions.split_first()?;
+    match first {
+        Action::Forward { port, handler } if port != CONSUMED_PORT => {
+            rest.iter().all(|a| *a == first).then_some((port, handler))
+        }
+        _ => None,
+    }
+}
+
+/// Sends every packet of `burst` on `txq`, counting what left (packets and bytes) and
+/// what the queue refused (`tx-queue-full`, freed).
+#[inline]
+fn send_all(txq: &mut TxQueue<'_>, burst: &mut PktBurst, c: &WorkerCounters) {
+    let bytes: u64 = burst
+        .as_mut_slice()
+        .iter()
+        .map(|m| m.pkt_len() as u64)
+        .sum();
+    let queued = burst.len();
+    let sent = txq.tx_burst(burst);
+    let mut sent_bytes = bytes;
+    if sent < queued {
+        sent_bytes -= burst
+            .as_mut_slice()
+            .iter()
+            .map(|m| m.pkt_len() as u64)
+            .sum::<u64>();
+        c.drop(DropReason::TxQueueFull, (queued - sent) as u64);
+        burst.free_all();
+    }
+    c.tx_packets.add(sent as u64);
+    c.tx_bytes.add(sent_bytes);
+}
+
 /// Builds one STAMP test packet in an mbuf of `pool` and puts it on this lcore's TX queue
 /// of the session's port; never blocks. Failures are counted (`stamp-probe-no-mbuf`,
 /// `tx-queue-full`, `no-route`) and returned for the session's results.
@@ -309,4 +359,40 @@ fn send_probe(
         c.tx_bytes.add(len as u64);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FWD: Action = Action::Forward {
+        port: 1,
+        handler: Handler::Mpls,
+    };
+
+    #[test]
+    fn uniform_forward_only_when_every_action_is_the_same_real_forward() {
+        assert_eq!(uniform_forward(&[FWD; 32]), Some((1, Handler::Mpls)));
+        assert_eq!(uniform_forward(&[FWD]), Some((1, Handler::Mpls)));
+        assert_eq!(uniform_forward(&[]), None);
+        let other_port = Action::Forward {
+            port: 2,
+            handler: Handler::Mpls,
+        };
+        let other_handler = Action::Forward {
+            port: 1,
+            handler: Handler::Ipv4,
+        };
+        let dropped = Action::Drop(DropReason::TtlExpired);
+        for odd in [other_port, other_handler, dropped] {
+            for at in [0, 1, 31] {
+                let mut burst = [FWD; 32];
+                burst[at] = odd;
+                assert_eq!(uniform_forward(&burst), None, "{odd:?} at {at}");
+            }
+        }
+        let consumed = Action::consumed(Handler::StampSender);
+        assert_eq!(uniform_forward(&[consumed; 4]), None);
+        assert_eq!(uniform_forward(&[dropped; 4]), None);
+    }
 }

@@ -11,6 +11,7 @@
 use crate::adjacency::Adjacency;
 use crate::buf::PacketBuf;
 use crate::drop::DropReason;
+use crate::packet::MAX_MPLS_DEPTH;
 
 use super::lfib::{NextHop, Route};
 use super::{
@@ -198,6 +199,36 @@ pub fn forward_hashing<B: PacketBuf>(
             Ok(MplsOutcome::Forward(*hop.adjacency))
         }
     }
+}
+
+/// The plain swap without the general path ([`forward`]'s parse, decision and rewrite
+/// steps): an untagged unicast MPLS frame whose top label's entry swaps it to one label on
+/// one adjacency, with a TTL above 1 and a label stack the parser accepts. The frame is
+/// rewritten exactly as [`forward`] would (new label, TC and S kept, TTL - 1, MACs) and the
+/// adjacency returned; anything else returns `None` with the frame untouched, for the
+/// general path to decide (and count, if it drops). The bulk of a transit LSR's traffic,
+/// in a third of the general path's time.
+#[inline]
+pub fn swap_fast<'t>(tables: &'t MplsTables, frame: &mut [u8]) -> Option<&'t Adjacency> {
+    let &[.., e0, e1, l0, l1, l2, l3] = frame.get(..ETH_HDR_LEN + LSE_LEN)? else {
+        return None;
+    };
+    if u16::from_be_bytes([e0, e1]) != ETHERTYPE_MPLS {
+        return None;
+    }
+    let lse = Lse(u32::from_be_bytes([l0, l1, l2, l3]));
+    let ttl = lse.ttl();
+    if lse.label() < FIRST_UNRESERVED_LABEL || ttl <= 1 {
+        return None;
+    }
+    if !lse.bos() {
+        // The parser's bound on the stack (the general path drops deeper ones).
+        crate::wire::mpls::stack_depth(frame.get(ETH_HDR_LEN..)?, MAX_MPLS_DEPTH).ok()?;
+    }
+    let (label, adjacency) = tables.lfib().single_swap(lse.label())?;
+    Lse::new(label, lse.tc(), lse.bos(), ttl - 1).write(frame, ETH_HDR_LEN)?;
+    adjacency.rewrite(frame);
+    Some(adjacency)
 }
 
 /// The forwarding decision once the hop is known: `removed` labels consumed, `replaced`

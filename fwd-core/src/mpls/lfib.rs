@@ -376,6 +376,21 @@ impl FlatTable {
         self.slot(*self.index.get(key as usize)?)
     }
 
+    /// The outgoing label and the adjacency of `key` when its entry is a plain swap on a
+    /// single adjacency (no ECMP choice to make), for [`super::forward::swap_fast`].
+    #[inline]
+    pub(super) fn single_swap(&self, key: u32) -> Option<(u32, &Adjacency)> {
+        let e = *self.fast.get(key as usize)?;
+        if e >> fast::KIND_SHIFT != fast::SWAP {
+            return None;
+        }
+        let rest = e & fast::REST;
+        match *self.sets.get((rest >> fast::SET_SHIFT) as usize)? {
+            (first, 1) => Some((rest & MAX_LABEL, self.adjacencies.get(first as usize)?)),
+            _ => None,
+        }
+    }
+
     /// The entry of `key` for the data path: one read of the fast index, then only hot
     /// data for a uniform swap or pop.
     #[inline]
@@ -552,6 +567,12 @@ impl Lfib {
     #[inline]
     pub(crate) fn route(&self, label: u32) -> Option<Route<'_>> {
         self.table.route(label)
+    }
+
+    /// `(outgoing label, adjacency)` when the entry of `label` is a swap on one adjacency.
+    #[inline]
+    pub(crate) fn single_swap(&self, label: u32) -> Option<(u32, &Adjacency)> {
+        self.table.single_swap(label)
     }
 
     /// Hints the CPU to fetch what [`Lfib::lookup`] of `label` reads first, a few packets
