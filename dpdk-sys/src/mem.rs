@@ -5,6 +5,7 @@
 //! kept ([`HugeArray`], [`keep_freed_memory`]).
 
 use std::mem::size_of;
+use std::ptr::NonNull;
 
 /// Size of an x86-64 transparent huge page.
 pub const HUGE_PAGE: usize = 2 << 20;
@@ -65,13 +66,25 @@ mod sys {
 /// IPIs and RCU work interrupt the worker cores: see [`keep_freed_memory`]) and no page
 /// faults. Arrays under one huge page, and any whose mapping fails, live in the heap.
 pub struct HugeArray<T: Copy> {
+    /// The first value, and how many: read by every lookup without looking at `storage`.
+    ptr: NonNull<T>,
+    len: usize,
+    /// What owns the values (only drop and [`HugeArray::is_mapped`] look).
     storage: Storage<T>,
 }
 
+// SAFETY: a HugeArray owns its values like a Box<[T]> does (`ptr` points into its own
+// `storage`, never shared with another HugeArray), so it can move to or be shared with
+// another thread exactly when T can.
+unsafe impl<T: Copy + Send> Send for HugeArray<T> {}
+// SAFETY: as for Send; &HugeArray only gives out &[T].
+unsafe impl<T: Copy + Sync> Sync for HugeArray<T> {}
+
 enum Storage<T> {
-    /// `len` values at the start of a mapping.
-    Mapped(Mapping, usize),
-    Heap(Box<[T]>),
+    /// The values at the start of a mapping.
+    Mapped(Mapping),
+    /// The values in the heap (owned here, read through the array's pointer).
+    Heap(#[allow(dead_code)] Box<[T]>),
 }
 
 /// Most mappings the recycling pool of [`HugeArray`] keeps.
@@ -82,7 +95,7 @@ pub const RECYCLE_MAX_BYTES: usize = 1 << 30;
 /// One anonymous private read-write mapping of `len` bytes (a multiple of
 /// [`HUGE_PAGE`]) at `addr` (aligned to [`HUGE_PAGE`]).
 struct Mapping {
-    addr: std::ptr::NonNull<u8>,
+    addr: NonNull<u8>,
     len: usize,
 }
 
@@ -153,7 +166,7 @@ impl Mapping {
             sys::madvise(aligned as *mut std::ffi::c_void, len, sys::MADV_HUGEPAGE);
         }
         Some(Mapping {
-            addr: std::ptr::NonNull::new(aligned as *mut u8)?,
+            addr: NonNull::new(aligned as *mut u8)?,
             len,
         })
     }
@@ -215,18 +228,30 @@ impl<T: Copy> HugeArray<T> {
                     unsafe { base.add(i).write(value) };
                 }
                 return HugeArray {
-                    storage: Storage::Mapped(m, len),
+                    ptr: m.addr.cast::<T>(),
+                    len,
+                    storage: Storage::Mapped(m),
                 };
             }
         }
+        Self::from_heap(vec![value; len].into_boxed_slice())
+    }
+
+    /// Values in the heap.
+    fn from_heap(mut values: Box<[T]>) -> Self {
+        // The Box's pointer stays valid when the Box moves into `storage` (its heap block
+        // does not move), and is non-null and aligned even when empty.
+        let ptr = NonNull::from(&mut values[..]).cast::<T>();
         HugeArray {
-            storage: Storage::Heap(vec![value; len].into_boxed_slice()),
+            ptr,
+            len: values.len(),
+            storage: Storage::Heap(values),
         }
     }
 
     /// Whether the values live on a huge-page mapping of their own (not in the heap).
     pub fn is_mapped(&self) -> bool {
-        matches!(self.storage, Storage::Mapped(..))
+        matches!(self.storage, Storage::Mapped(_))
     }
 }
 
@@ -234,33 +259,24 @@ impl<T: Copy> std::ops::Deref for HugeArray<T> {
     type Target = [T];
     #[inline]
     fn deref(&self) -> &[T] {
-        match &self.storage {
-            // SAFETY: the mapping is ours, aligned for T and holds len initialised T
-            // (written by `filled`), changed since only through &mut self.
-            Storage::Mapped(m, len) => unsafe {
-                std::slice::from_raw_parts(m.addr.as_ptr().cast::<T>(), *len)
-            },
-            Storage::Heap(b) => b,
-        }
+        // SAFETY: ptr and len describe the values `storage` owns (a mapping of ours,
+        // aligned for T, holding len values written by `filled`, or a Box<[T]>), which
+        // live as long as self and change only through &mut self.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }
 
 impl<T: Copy> std::ops::DerefMut for HugeArray<T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut [T] {
-        match &mut self.storage {
-            // SAFETY: as in Deref; &mut self makes this the only reference.
-            Storage::Mapped(m, len) => unsafe {
-                std::slice::from_raw_parts_mut(m.addr.as_ptr().cast::<T>(), *len)
-            },
-            Storage::Heap(b) => b,
-        }
+        // SAFETY: as in Deref; &mut self makes this the only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
 }
 
 impl<T: Copy> Drop for HugeArray<T> {
     fn drop(&mut self) {
-        if let Storage::Mapped(m, _) =
+        if let Storage::Mapped(m) =
             std::mem::replace(&mut self.storage, Storage::Heap(Box::new([])))
         {
             m.release();
@@ -276,9 +292,7 @@ impl<T: Copy> Clone for HugeArray<T> {
                 copy.copy_from_slice(self);
                 copy
             }
-            None => HugeArray {
-                storage: Storage::Heap(Box::new([])),
-            },
+            None => Self::from_heap(Box::new([])),
         }
     }
 }

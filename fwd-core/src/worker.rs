@@ -86,11 +86,13 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
     // A replacement taken in an empty poll is charged to the next loop that works.
     let mut swapped = false;
     let long_loop = tsc_hz() / 1_000_000 * crate::counters::LONG_LOOP_US;
+    // The TSC at the end of the last poll: the next poll's start (one TSC read per loop).
+    let mut now = rdtsc();
 
     while !stop.load(Ordering::Relaxed) {
         let mut got_any = false;
         for w in work.rx.iter_mut() {
-            let start = rdtsc();
+            let start = now;
             // Quiescent point: let go of the previous snapshot, take the newest.
             let (pipeline, fresh) = work.pipeline.load_fresh();
             swapped |= fresh;
@@ -105,6 +107,7 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
             c.loops.add(1);
             let n = w.rx.rx_burst(&mut rx_burst, RX_BURST);
             if n == 0 {
+                now = rdtsc();
                 continue;
             }
             got_any = true;
@@ -161,7 +164,8 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
                 if let Some(txq) = work.tx.get_mut(port as usize).and_then(|q| q.as_mut()) {
                     c.handled_n(handler, n as u64);
                     send_all(txq, &mut rx_burst, c);
-                    c.loop_cycles(rdtsc().wrapping_sub(start), long_loop, swapped);
+                    now = rdtsc();
+                    c.loop_cycles(now.wrapping_sub(start), long_loop, swapped);
                     swapped = false;
                     continue;
                 }
@@ -236,11 +240,11 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
                 b.free_all();
             }
             drop_burst.free_all();
-            c.loop_cycles(rdtsc().wrapping_sub(start), long_loop, swapped);
+            now = rdtsc();
+            c.loop_cycles(now.wrapping_sub(start), long_loop, swapped);
             swapped = false;
         }
         if let Some(pool) = &work.probe_pool {
-            let now = rdtsc();
             if probes.due(now) {
                 let (pipeline, fresh) = work.pipeline.load_fresh();
                 swapped |= fresh;
@@ -252,6 +256,7 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
                         send_probe(pool, tx, &mut probe_burst, s, seq, &clock, c)
                     });
                 }
+                now = rdtsc();
             }
         }
         if got_any {
@@ -260,6 +265,7 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
             empty_polls = empty_polls.saturating_add(1);
             if empty_polls >= work.idle.empty_polls {
                 std::thread::sleep(std::time::Duration::from_micros(work.idle.sleep_us as u64));
+                now = rdtsc();
             }
         }
     }

@@ -279,9 +279,6 @@ impl Pipeline {
         pkt: &mut B,
         ctx: &mut WorkerCtx<'_>,
     ) -> Action {
-        // Borrowed where `parse` wrote it: moving the meta out of the `Result` reloads it
-        // 16 bytes at a time over parse's narrower stores, a store-forwarding stall that
-        // cost about a tenth of a packet's time.
         // The plain MPLS swap first: the same result as the general path (property test
         // in `fast_swap_tests`), without its parse and decision.
         if let Some(adj) = crate::mpls::forward::swap_fast(&self.mpls, pkt.data_mut()) {
@@ -302,6 +299,9 @@ impl Pipeline {
         pkt: &mut B,
         ctx: &mut WorkerCtx<'_>,
     ) -> Action {
+        // Borrowed where `parse` wrote it: moving the meta out of the `Result` reloads it
+        // 16 bytes at a time over parse's narrower stores, a store-forwarding stall that
+        // cost about a tenth of a packet's time.
         let parsed = parse(pkt.data());
         let meta = match &parsed {
             Ok(m) => m,
