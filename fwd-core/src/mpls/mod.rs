@@ -16,6 +16,8 @@
 //!   own anycast segment);
 //! - [`vlfib`]: the virtual LFIB of the draft, keyed by SID index;
 //! - [`forward()`]: the per-packet forwarding function (and [`impose`] for an ingress);
+//!   [`forward::swap_fast`], the plain swap on one adjacency done before the pipeline's
+//!   general parse (same result, property-tested; most of a transit LSR's traffic);
 //! - [`label_stack`](mod@label_stack): the ingress label-stack computation of the draft's section 3.3;
 //! - [`config`]: the `[tables.mpls]` configuration section and its `build()`.
 //!
