@@ -73,12 +73,13 @@ fn general(p: &Pipeline, frame: &[u8]) -> (Action, Vec<u8>) {
     (action, pkt.data().to_vec())
 }
 
-/// An MPLS frame: `stack` of `(label, tc, s, ttl)` after an optional VLAN tag, then
-/// `payload`.
-fn frame(ethertype: u16, vlan: bool, stack: &[(u32, u8, bool, u8)], payload: &[u8]) -> Vec<u8> {
+/// An MPLS frame: `stack` of `(label, tc, s, ttl)` after VLAN tags with the TPIDs
+/// `tags`, then `payload`.
+fn frame(ethertype: u16, tags: &[u16], stack: &[(u32, u8, bool, u8)], payload: &[u8]) -> Vec<u8> {
     let mut f = vec![0x02, 0xbb, 0, 0, 0, 1, 0x02, 0xaa, 0, 0, 0, 1];
-    if vlan {
-        f.extend_from_slice(&[0x81, 0x00, 0x00, 0x64]);
+    for tpid in tags {
+        f.extend_from_slice(&tpid.to_be_bytes());
+        f.extend_from_slice(&[0x00, 0x64]);
     }
     f.extend_from_slice(&ethertype.to_be_bytes());
     for &(label, tc, s, ttl) in stack {
@@ -115,7 +116,7 @@ fn check(p: &Pipeline, f: &[u8]) -> Result<bool, TestCaseError> {
 fn takes_the_plain_swap_and_declines_the_rest() {
     let p = pipeline();
     let ip = [0x45u8, 0, 0, 20];
-    let swap = frame(0x8847, false, &[(16, 5, true, 64)], &ip);
+    let swap = frame(0x8847, &[], &[(16, 5, true, 64)], &ip);
     let mut out = swap.clone();
     assert_eq!(swap_fast(p.mpls(), &mut out), Some(&adj(1)));
     assert_eq!(
@@ -128,28 +129,42 @@ fn takes_the_plain_swap_and_declines_the_rest() {
     );
     assert_eq!(&out[18..], &ip);
     // A deeper stack is swapped too, the labels under it untouched.
-    let deep = frame(0x8847, false, &[(17, 0, false, 9), (99, 1, true, 7)], &ip);
+    let deep = frame(0x8847, &[], &[(17, 0, false, 9), (99, 1, true, 7)], &ip);
     let mut out = deep.clone();
     assert_eq!(swap_fast(p.mpls(), &mut out), Some(&adj(2)));
     assert_eq!(&out[18..], &deep[18..]);
+    // Under one or two VLAN tags (802.1Q, 802.1ad), the tags untouched.
+    for tags in [&[0x8100][..], &[0x88a8, 0x8100]] {
+        let tagged = frame(0x8847, tags, &[(16, 2, true, 5)], &ip);
+        let l3 = 14 + 4 * tags.len();
+        let mut out = tagged.clone();
+        assert_eq!(swap_fast(p.mpls(), &mut out), Some(&adj(1)));
+        assert_eq!(&out[12..l3], &tagged[12..l3]);
+        assert_eq!(
+            &out[l3..l3 + 4],
+            &((1000 << 12) | (2 << 9) | (1 << 8) | 4u32).to_be_bytes()
+        );
+    }
     // What the general path decides instead: TTL 1, ECMP, pop, push, pop-and-lookup,
-    // anycast, unknown and reserved labels, a VLAN tag, multicast MPLS, a stack without
-    // a bottom within the parser's bound, a truncated entry.
+    // anycast, unknown and reserved labels, three VLAN tags (one more than the parser
+    // takes), multicast MPLS, a stack without a bottom within the parser's bound, a
+    // truncated entry.
     let declined = [
-        frame(0x8847, false, &[(16, 0, true, 1)], &ip),
-        frame(0x8847, false, &[(18, 0, true, 64)], &ip),
-        frame(0x8847, false, &[(19, 0, true, 64)], &ip),
-        frame(0x8847, false, &[(20, 0, true, 64)], &ip),
-        frame(0x8847, false, &[(21, 0, true, 64)], &ip),
-        frame(0x8847, false, &[(22, 0, false, 64), (16, 0, true, 64)], &ip),
-        frame(0x8847, false, &[(23, 0, false, 64), (16, 0, true, 64)], &ip),
-        frame(0x8847, false, &[(24, 0, true, 64)], &ip),
-        frame(0x8847, false, &[(3, 0, true, 64)], &ip),
-        frame(0x8847, true, &[(16, 0, true, 64)], &ip),
-        frame(0x8848, false, &[(16, 0, true, 64)], &ip),
-        frame(0x8847, false, &[(16, 0, false, 64); 9], &ip),
-        frame(0x8847, false, &[(16, 0, false, 64); 3], &[]),
-        frame(0x8847, false, &[(16, 0, true, 64)], &[])[..17].to_vec(),
+        frame(0x8847, &[], &[(16, 0, true, 1)], &ip),
+        frame(0x8847, &[], &[(18, 0, true, 64)], &ip),
+        frame(0x8847, &[], &[(19, 0, true, 64)], &ip),
+        frame(0x8847, &[], &[(20, 0, true, 64)], &ip),
+        frame(0x8847, &[], &[(21, 0, true, 64)], &ip),
+        frame(0x8847, &[], &[(22, 0, false, 64), (16, 0, true, 64)], &ip),
+        frame(0x8847, &[], &[(23, 0, false, 64), (16, 0, true, 64)], &ip),
+        frame(0x8847, &[], &[(24, 0, true, 64)], &ip),
+        frame(0x8847, &[], &[(3, 0, true, 64)], &ip),
+        frame(0x8847, &[0x8100, 0x8100, 0x8100], &[(16, 0, true, 64)], &ip),
+        frame(0x8847, &[0x8100], &[(16, 0, true, 1)], &ip),
+        frame(0x8848, &[], &[(16, 0, true, 64)], &ip),
+        frame(0x8847, &[], &[(16, 0, false, 64); 9], &ip),
+        frame(0x8847, &[], &[(16, 0, false, 64); 3], &[]),
+        frame(0x8847, &[], &[(16, 0, true, 64)], &[])[..17].to_vec(),
     ];
     for f in declined {
         let mut out = f.clone();
@@ -173,14 +188,17 @@ proptest! {
     #[test]
     fn same_as_the_general_path(
         ethertype in prop_oneof![6 => Just(0x8847u16), 1 => Just(0x8848), 1 => Just(0x0800)],
-        vlan in proptest::bool::weighted(0.1),
+        tags in proptest::collection::vec(
+            prop_oneof![Just(0x8100u16), Just(0x88a8), Just(0x8847)],
+            0..4,
+        ),
         stack in proptest::collection::vec(arb_entry(), 0..11),
         payload in proptest::collection::vec(any::<u8>(), 0..24),
         cut in any::<prop::sample::Index>(),
         truncate in proptest::bool::weighted(0.1),
     ) {
         let p = pipeline();
-        let mut f = frame(ethertype, vlan, &stack, &payload);
+        let mut f = frame(ethertype, &tags, &stack, &payload);
         if truncate {
             f.truncate(cut.index(f.len() + 1));
         }
