@@ -6,6 +6,9 @@
 //! and never panics on packet data: the per-packet decision is [`Pipeline::process`], a pure
 //! function over the frame bytes.
 //!
+//! A burst whose packets all go to one port by one handler (a transit node's steady state)
+//! is sent as received and counted once; any other is sorted into per-port TX bursts.
+//!
 //! The lcore given a probe pool ([`LcoreWork::probe_pool`]; srgate: the first one) also
 //! runs the STAMP session-senders of the current snapshot between polls
 //! ([`crate::stamp::sender::ProbeScheduler`]): at most every few microseconds it compares

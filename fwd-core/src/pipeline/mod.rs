@@ -7,6 +7,12 @@
 //! Ethernet header for the egress port. The whole decision is a pure function over the
 //! packet; the worker loop only moves mbufs.
 //!
+//! One fast path runs before the parse: the plain MPLS swap on one adjacency
+//! ([`crate::mpls::forward::swap_fast`]), most of a transit LSR's traffic, which it
+//! forwards without the general parse and decision. It either declines, leaving the frame
+//! untouched, or gives the general path's result exactly (`fast_swap_tests`, a property
+//! test over arbitrary frames).
+//!
 //! A [`Pipeline`] is one immutable snapshot of every forwarding table; the control side
 //! builds a new one and publishes it RCU-style ([`crate::rcu`]).
 //!
