@@ -7,11 +7,13 @@
 //! Ethernet header for the egress port. The whole decision is a pure function over the
 //! packet; the worker loop only moves mbufs.
 //!
-//! One fast path runs before the parse: the plain MPLS swap on one adjacency
-//! ([`crate::mpls::forward::swap_fast`]), most of a transit LSR's traffic, which it
-//! forwards without the general parse and decision. It either declines, leaving the frame
-//! untouched, or gives the general path's result exactly (`fast_swap_tests`, a property
-//! test over arbitrary frames).
+//! Two fast paths run before the parse, each for the bulk of one kind of transit node's
+//! traffic, which they forward without the general parse and decision: the plain MPLS
+//! swap on one adjacency ([`crate::mpls::forward::swap_fast`]) and SRoU transit over
+//! untagged IPv4 ([`crate::srou::transit::transit_fast`]). Each either declines, leaving
+//! the frame (and the counters) untouched, or gives the general path's result exactly:
+//! action, bytes and counters (`fast_swap_tests`, `fast_transit_tests`: property tests
+//! over arbitrary and mutated frames).
 //!
 //! A [`Pipeline`] is one immutable snapshot of every forwarding table; the control side
 //! builds a new one and publishes it RCU-style ([`crate::rcu`]).
@@ -27,6 +29,8 @@ pub mod mpls;
 
 #[cfg(test)]
 mod fast_swap_tests;
+#[cfg(test)]
+mod fast_transit_tests;
 
 use crate::adjacency::Adjacency;
 use crate::buf::PacketBuf;
@@ -293,7 +297,27 @@ impl Pipeline {
                 handler: Handler::Mpls,
             };
         }
+        // SRoU transit over IPv4 likewise (`fast_transit_tests`).
+        if self.srou.has_ipv4_locator() {
+            let claimed = |port| self.stamp_claims(port);
+            let c = &ctx.counters.srou;
+            if let Some(adj) = srou::transit::transit_fast(&self.srou, pkt.data_mut(), claimed, c) {
+                return Action::Forward {
+                    port: adj.port,
+                    handler: Handler::Srou,
+                };
+            }
+        }
         self.process_general(in_port, pkt, ctx)
+    }
+
+    /// True when the STAMP handlers, which see UDP packets before SRoU does, may claim
+    /// datagrams to `port`: the reflector's port, or one of this node's session-senders'.
+    #[inline]
+    fn stamp_claims(&self, port: u16) -> bool {
+        let senders = self.stamp.sender();
+        (self.stamp.enabled() && port == self.stamp.port())
+            || (!senders.is_empty() && senders.claims(port))
     }
 
     /// [`Pipeline::process`] without the fast paths: parse, then the handler of the

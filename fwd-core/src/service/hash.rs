@@ -185,7 +185,7 @@ impl<K: MapKey> ExactMap<K> {
         self.probe(self.home(&key), key)
     }
 
-    #[inline]
+    #[inline(always)]
     fn probe(&self, mut i: usize, key: K) -> Option<u32> {
         for _ in 0..=self.max_probe {
             let s = self.slots.get(i)?;

@@ -96,12 +96,18 @@ impl TokenAcl {
     }
 
     /// Decides for the Flow ID bytes of a packet.
-    #[inline]
+    #[inline(always)]
     pub fn check(&self, flow_id: &[u8]) -> TokenDecision {
-        // The common case (no list in use) decides without reading the Flow ID.
+        // The common case (no list in use) decides without reading the Flow ID, inline.
         if self.mode == AclMode::BlockOnly && self.block.is_empty() {
             return TokenDecision::Permitted;
         }
+        self.check_lists(flow_id)
+    }
+
+    /// [`TokenAcl::check`] when a list is in use: hashes the Flow ID.
+    #[inline(never)]
+    fn check_lists(&self, flow_id: &[u8]) -> TokenDecision {
         let key = FlowId::new(flow_id);
         if !self.block.is_empty() {
             if let Some(k) = &key {

@@ -12,6 +12,8 @@
 //!   [`SrouPolicy`] is wrapped and sent to the first hop;
 //! - [`transit`]: a packet to one of our locators with Segments Left > 0 is
 //!   re-addressed to the next locator (NAT ALG at the first hop);
+//!   [`transit::transit_fast`] does the same for untagged IPv4 without the general parse,
+//!   and the pipeline tries it first;
 //! - [`decap`] (egress): Segments Left 0 at our locator: the inner packet is
 //!   delivered;
 //! - [`acl`]: token access control on the Flow ID, applied at every step;
@@ -90,7 +92,7 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -239,6 +241,34 @@ pub(crate) struct Rx {
 }
 
 impl Rx {
+    /// Where the fields are in a frame whose outer IP header is at `l3` and UDP header at
+    /// `l4`, the datagram ending at `udp_end`, the SRoU header (right after UDP) laid out
+    /// as `lay`, received on `locator`.
+    #[inline(always)]
+    pub(crate) fn new(
+        v4: bool,
+        locator: &Locator,
+        l3: usize,
+        l4: usize,
+        udp_end: usize,
+        lay: &wire::Layout,
+    ) -> Rx {
+        Rx {
+            v4,
+            decap: locator.decap,
+            segments_left: lay.segments_left,
+            last_entry: lay.last_entry,
+            l3,
+            l4,
+            srou: l4 + udp::HEADER_LEN,
+            udp_end,
+            hdr_len: lay.header_len,
+            src_at: lay.source,
+            sr_at: lay.sr,
+            seg_len: lay.segment_len,
+        }
+    }
+
     /// Offset in the frame of Segment List\[`index`\] (`index <= last_entry`).
     #[inline]
     pub(crate) fn segment_at(&self, index: u8) -> usize {
@@ -304,20 +334,7 @@ fn classify_rx(t: &SrouTables, frame: &[u8], meta: &PacketMeta) -> Result<Option
         .get(wire::FIXED_LEN..lay.source)
         .ok_or(DropReason::SrouBadFlowIdLength)?;
     t.acl().check(flow_id).result()?;
-    Ok(Some(Rx {
-        v4,
-        decap: locator.decap,
-        segments_left: lay.segments_left,
-        last_entry: lay.last_entry,
-        l3,
-        l4,
-        srou,
-        udp_end,
-        hdr_len: lay.header_len,
-        src_at: lay.source,
-        sr_at: lay.sr,
-        seg_len: lay.segment_len,
-    }))
+    Ok(Some(Rx::new(v4, locator, l3, l4, udp_end, &lay)))
 }
 
 /// Checks whether a parsed frame is an SRoU packet to one of our locators: `Ok(None)` if

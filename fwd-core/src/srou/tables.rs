@@ -377,6 +377,13 @@ impl SrouTables {
         self.locators.is_empty() && self.policies.is_empty()
     }
 
+    /// True when one of the own locators is an IPv4 one (what
+    /// [`super::transit::transit_fast`] can take packets for).
+    #[inline]
+    pub fn has_ipv4_locator(&self) -> bool {
+        !self.fast.locators_v4.is_empty()
+    }
+
     /// The own locator at `addr`, if any.
     #[inline]
     pub fn locator(&self, addr: &SocketAddr) -> Option<&Locator> {
@@ -461,7 +468,7 @@ impl SrouTables {
 
     /// [`SrouTables::next_hop`] of the address `ip` given as raw bytes (4 or 16, as in an
     /// IP header or a segment slot), for the per-packet path.
-    #[inline]
+    #[inline(always)]
     pub fn next_hop_raw(&self, ip: &[u8]) -> Option<&Adjacency> {
         let f = &self.fast;
         let i = match ip.len() {

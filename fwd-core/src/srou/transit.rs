@@ -10,14 +10,88 @@
 //! 4. MACs rewritten for the next hop's adjacency.
 
 use super::csum::Delta;
-use super::wire::{PORT_LEN, SERVICE_SEGMENT_MARK};
-use super::{addr_offsets, Rx, SrouCounters, SrouTables};
+use super::wire::{self, PORT_LEN, SERVICE_SEGMENT_MARK};
+use super::{addr_offsets, Rx, SrouCounters, SrouTables, TokenDecision, ETH_LEN};
 use crate::adjacency::Adjacency;
 use crate::drop::DropReason;
+use crate::packet::MAX_FRAME_LEN;
 use crate::wire::{checksum, ipv4, ipv6, udp};
+
+/// Outer IPv4 header, UDP header and SRoU header offsets of an untagged frame.
+const FAST_L3: usize = ETH_LEN;
+const FAST_L4: usize = FAST_L3 + ipv4::HEADER_LEN;
+const FAST_SROU: usize = FAST_L4 + udp::HEADER_LEN;
+
+/// Transit without the general path (the parse, the STAMP checks, [`super::classify`]
+/// and [`super::dispatch`]): an untagged Ethernet frame with an IPv4 header of 20 bytes
+/// (not a fragment, header checksum and lengths valid) carrying a UDP datagram to one of
+/// our locators, whose destination port `claimed` does not reserve for a handler that
+/// runs before SRoU (STAMP), with a valid SRoU header of the IPv4 family, a permitted
+/// token and a next segment that the general transit forwards. The frame is rewritten exactly as
+/// the general path would, the same counters are counted, and the adjacency is
+/// returned; anything else returns `None` with the frame and the counters untouched, for
+/// the general path to decide (and count, if it drops). Most of a transit locator's
+/// traffic, without the general path's parse and dispatch (about a fifth more packets per
+/// second through a worker; perf/RESULTS.md).
+#[inline]
+pub fn transit_fast(
+    t: &SrouTables,
+    frame: &mut [u8],
+    claimed: impl Fn(u16) -> bool,
+    c: &SrouCounters,
+) -> Option<Adjacency> {
+    // The parser looks at no more than MAX_FRAME_LEN bytes: such frames are its call.
+    if frame.len() > MAX_FRAME_LEN {
+        return None;
+    }
+    let h: &[u8; FAST_SROU] = frame.first_chunk()?;
+    let ip: &[u8; ipv4::HEADER_LEN] = h[FAST_L3..FAST_L4].try_into().ok()?;
+    // IPv4, IHL 5, UDP, neither a later fragment nor one with more to come.
+    if h[12..14] != [0x08, 0x00] || ip[0] != 0x45 || ip[9] != 17 || ip[6] & 0x3f != 0 || ip[7] != 0
+    {
+        return None;
+    }
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    if total < ipv4::HEADER_LEN + udp::HEADER_LEN || FAST_L3 + total > frame.len() {
+        return None;
+    }
+    if checksum::checksum20(ip) != 0 {
+        return None;
+    }
+    let u = &h[FAST_L4..FAST_SROU];
+    let udp_len = usize::from(u16::from_be_bytes([u[4], u[5]]));
+    if udp_len < udp::HEADER_LEN || udp_len > total - ipv4::HEADER_LEN {
+        return None;
+    }
+    let dst_port = u16::from_be_bytes([u[2], u[3]]);
+    if claimed(dst_port) {
+        return None;
+    }
+    let locator = t.locator_raw(&ip[16..20], dst_port)?;
+    let udp_end = FAST_L4 + udp_len;
+    let srou = frame.get(FAST_SROU..udp_end)?;
+    let lay = wire::Header::new_unchecked(srou).layout().ok()?;
+    // IPv4 family: neither OAM nor IPv6 locators.
+    if lay.address_len != 4 {
+        return None;
+    }
+    let flow_id = srou.get(wire::FIXED_LEN..lay.source)?;
+    if t.acl().check(flow_id) != TokenDecision::Permitted {
+        return None;
+    }
+    let rx = Rx::new(true, locator, FAST_L3, FAST_L4, udp_end, &lay);
+    // Segments Left 0 and a service segment next (decapsulation or a drop) are declined
+    // by transit itself, which fails before it writes or counts anything.
+    let adj = transit_family::<true>(t, frame, &rx, c).ok()?;
+    c.tokens_permitted.add(1);
+    Some(adj)
+}
 
 /// Forwards a classified packet ([`super::classify`]) to its next segment; returns the
 /// adjacency it must leave on (MACs already written).
+///
+/// Every check comes before the first write and the first count: an error leaves the
+/// frame and the counters as they were ([`transit_fast`] relies on it to decline).
 ///
 /// Errors: Segments Left already 0 ([`DropReason::SrouSegmentsLeftZero`]), the next
 /// segment is a service segment ([`DropReason::SrouBadServiceSegment`]), no adjacency for

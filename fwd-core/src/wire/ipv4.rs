@@ -180,7 +180,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// True if the header checksum verifies (requires a checked view).
     #[inline]
     pub fn verify_checksum(&self) -> bool {
-        checksum::checksum(&self.buffer.as_ref()[..self.header_len()]) == 0
+        let hdr = &self.buffer.as_ref()[..self.header_len()];
+        match hdr.first_chunk::<HEADER_LEN>() {
+            // No options, the common case.
+            Some(h) if hdr.len() == HEADER_LEN => checksum::checksum20(h) == 0,
+            _ => checksum::checksum(hdr) == 0,
+        }
     }
 
     /// The options between the fixed header and the payload (requires a checked view).
