@@ -299,9 +299,7 @@ impl Pipeline {
         }
         // SRoU transit over IPv4 likewise (`fast_transit_tests`).
         if self.srou.has_ipv4_locator() {
-            let claimed = |port| self.stamp_claims(port);
-            let c = &ctx.counters.srou;
-            if let Some(adj) = srou::transit::transit_fast(&self.srou, pkt.data_mut(), claimed, c) {
+            if let Some(adj) = self.srou_transit_fast(pkt.data_mut(), ctx.counters) {
                 return Action::Forward {
                     port: adj.port,
                     handler: Handler::Srou,
@@ -311,9 +309,18 @@ impl Pipeline {
         self.process_general(in_port, pkt, ctx)
     }
 
+    /// [`srou::transit::transit_fast`] with this snapshot's tables. Out of line, so that
+    /// [`Pipeline::process`] stays small enough to be inlined into the worker's loop
+    /// (the MPLS swap's rate depends on it).
+    #[inline(never)]
+    fn srou_transit_fast(&self, frame: &mut [u8], c: &WorkerCounters) -> Option<Adjacency> {
+        let claimed = |port| self.stamp_claims(port);
+        srou::transit::transit_fast(&self.srou, frame, claimed, &c.srou)
+    }
+
     /// True when the STAMP handlers, which see UDP packets before SRoU does, may claim
     /// datagrams to `port`: the reflector's port, or one of this node's session-senders'.
-    #[inline]
+    #[inline(always)]
     fn stamp_claims(&self, port: u16) -> bool {
         let senders = self.stamp.sender();
         (self.stamp.enabled() && port == self.stamp.port())
