@@ -6,7 +6,7 @@
 //! - [`adjacency`]: egress port + Ethernet rewrite, the result of every lookup;
 //! - [`buf`]: the packet-buffer trait handlers work on (DPDK mbufs, or plain vectors in tests);
 //! - [`clock`]: TSC-based wall-clock time for timestamps on the fast path;
-//! - [`drop`]: the reasons a packet can be dropped, one counter each;
+//! - [`drop`](mod@drop): the reasons a packet can be dropped, one counter each;
 //! - [`mpls`]: the LFIB, anycast segments with a virtual LFIB, and MPLS label forwarding;
 //! - [`pipeline`]: per-protocol handlers that turn a parsed packet into an [`pipeline::Action`];
 //! - [`overlay`]: per-VNID EVPN type-2/type-5 routes (exact MAC/IP, LPM prefixes) to SRoU policies;
