@@ -2,7 +2,7 @@
 //!
 //! The traffic mixes every protocol the pipeline parses (IPv4, 802.1Q, IPv6, IPv6 with an
 //! SRv6 SRH, MPLS label stacks) and every behaviour the embedded tables configure (MPLS
-//! swap, PHP and the anycast segment with its V-LFIB; SRoU encapsulation and
+//! swap, PHP and the anycast segment with its V-LFIB; SRoU encapsulation, transit and
 //! decapsulation; STAMP reflection; the service FIBs' END.CG; dynamic anycast) with
 //! malformed frames, so the final counters show
 //! forwarding per handler, per behaviour, and drops per reason.
@@ -103,17 +103,22 @@ fn udp_raw(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     u
 }
 
-/// An SRoU header (IPv4 family, flow ID 0x000123) whose last segment is our locator
-/// 10.99.1.1:8811 with Segments Left 0, followed by `inner`.
-fn srou_egress(inner: &[u8], origin: [u8; 4], origin_port: u16) -> Vec<u8> {
-    let segments: [([u8; 4], u16); 2] = [([10, 99, 1, 1], 8811), ([10, 99, 2, 1], 8811)];
+/// An SRoU header (IPv4 family, flow ID 0x000123) with `segments` (wire order: Segment
+/// List\[0\], the final node, first) and Segments Left `sl`, followed by `inner`.
+fn srou_header(
+    inner: &[u8],
+    origin: [u8; 4],
+    origin_port: u16,
+    segments: [([u8; 4], u16); 2],
+    sl: u8,
+) -> Vec<u8> {
     let flow_id = [0x00, 0x01, 0x23];
     let len = 4 + flow_id.len() + 4 + 2 + 4 + 6 * segments.len();
     let mut h = vec![0x00, len as u8, flow_id.len() as u8, 0x01];
     h.extend_from_slice(&flow_id);
     h.extend_from_slice(&origin);
     h.extend_from_slice(&origin_port.to_be_bytes());
-    h.extend_from_slice(&[0x01, (4 + 6 * segments.len()) as u8, 1, 0]);
+    h.extend_from_slice(&[0x01, (4 + 6 * segments.len()) as u8, 1, sl]);
     for (ip, port) in segments {
         h.extend_from_slice(&ip);
         h.extend_from_slice(&port.to_be_bytes());
@@ -172,9 +177,9 @@ fn frame(ethertype: u16, body: &[u8]) -> Vec<u8> {
     f
 }
 
-/// The demo's frame mix: 60 valid frames over five encapsulations, 36 for the demo's
+/// The demo's frame mix: 60 valid frames over five encapsulations, 40 for the demo's
 /// tables (MPLS swap, PHP, anycast; SRoU encapsulation by exact policy and by overlay
-/// route, SRoU egress; STAMP; END.CG steering and local delivery; dynamic anycast), 4
+/// route, SRoU transit and egress; STAMP; END.CG steering and local delivery; dynamic anycast), 4
 /// malformed.
 pub fn demo_frames() -> Vec<Vec<u8>> {
     let mut v = Vec::new();
@@ -215,7 +220,8 @@ pub fn demo_frames() -> Vec<Vec<u8>> {
         ));
     }
     // SRoU: overlay traffic to 172.16.0.5 is encapsulated; SRoU packets ending at our
-    // locator 10.99.1.1:8811 are decapsulated.
+    // locator 10.99.1.1:8811 are decapsulated; SRoU packets whose first hop is our locator
+    // transit it (NAT ALG, Segments Left 1 -> 0) towards 10.99.3.1:8811.
     for i in 0..4u16 {
         let inner = ipv4_to([192, 168, 1, 1], [172, 16, 0, 5], 64, &udp(20, 7000 + i));
         v.push(frame(0x0800, &inner));
@@ -231,12 +237,33 @@ pub fn demo_frames() -> Vec<Vec<u8>> {
         tagged.extend_from_slice(&routed);
         v.push(tagged);
         let inner = ipv4_to([172, 16, 9, 9], [192, 168, 1, 1], 64, &udp(20, 7100 + i));
-        let srou = srou_egress(&inner, [10, 99, 7, 7], 8811);
+        let us = ([10, 99, 1, 1], 8811);
+        let srou = srou_header(
+            &inner,
+            [10, 99, 7, 7],
+            8811,
+            [us, ([10, 99, 2, 1], 8811)],
+            0,
+        );
         let outer = ipv4_to(
             [10, 99, 2, 1],
             [10, 99, 1, 1],
             64,
             &udp_raw(8811, 8811, &srou),
+        );
+        v.push(frame(0x0800, &outer));
+        let srou = srou_header(
+            &inner,
+            [10, 99, 7, 7],
+            8811,
+            [([10, 99, 3, 1], 8811), us],
+            1,
+        );
+        let outer = ipv4_to(
+            [10, 99, 7, 7],
+            [10, 99, 1, 1],
+            64,
+            &udp_raw(40000 + i, 8811, &srou),
         );
         v.push(frame(0x0800, &outer));
     }
@@ -318,7 +345,7 @@ mod tests {
             ("ipv6", 24),
             ("mpls-xconnect", 12),
             ("mpls", 12),
-            ("srou", 8),
+            ("srou", 12),
             ("srou-decap", 4),
             ("stamp", 4),
             ("service", 2),
@@ -329,7 +356,10 @@ mod tests {
         .collect();
         assert_eq!(by_handler, expect, "drops: {drops:?}");
         let s = counters.srou.snapshot();
-        assert_eq!((s.encapsulated, s.decapsulated), (8, 4));
+        assert_eq!(
+            (s.encapsulated, s.transited, s.nat_alg, s.decapsulated),
+            (8, 4, 4, 4)
+        );
         let sv = counters.service.snapshot();
         assert_eq!((sv.steered, sv.delivered, sv.local_shortcut), (2, 2, 2));
         let d = counters.dyncast.snapshot();
