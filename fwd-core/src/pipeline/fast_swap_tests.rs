@@ -4,8 +4,8 @@
 
 use proptest::prelude::*;
 
+use super::testutil::general;
 use super::*;
-use crate::buf::VecBuf;
 use crate::mpls::forward::swap_fast;
 use crate::mpls::lfib::{Lfib, LfibAction, NextHop};
 use crate::mpls::vlfib::{Vlfib, VlfibId};
@@ -57,22 +57,6 @@ fn pipeline() -> Pipeline {
     p
 }
 
-/// The general path's action on `frame`, and the frame it leaves.
-fn general(p: &Pipeline, frame: &[u8]) -> (Action, Vec<u8>) {
-    let counters = WorkerCounters::default();
-    let mut flows = p.new_flow_state(1);
-    let mut ctx = WorkerCtx {
-        flows: &mut flows,
-        counters: &counters,
-        clock: TscClock::anchored(0, 1_000_000_000),
-        rx_tsc: 0,
-        tsc: || 0,
-    };
-    let mut pkt = VecBuf::new(frame);
-    let action = p.process_general(0, &mut pkt, &mut ctx);
-    (action, pkt.data().to_vec())
-}
-
 /// An MPLS frame: `stack` of `(label, tc, s, ttl)` after VLAN tags with the TPIDs
 /// `tags`, then `payload`.
 fn frame(ethertype: u16, tags: &[u16], stack: &[(u32, u8, bool, u8)], payload: &[u8]) -> Vec<u8> {
@@ -98,7 +82,7 @@ fn check(p: &Pipeline, f: &[u8]) -> Result<bool, TestCaseError> {
             Ok(false)
         }
         Some(a) => {
-            let (action, out) = general(p, f);
+            let (action, out, _) = general(p, f);
             prop_assert_eq!(
                 action,
                 Action::Forward {

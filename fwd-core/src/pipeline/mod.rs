@@ -31,6 +31,8 @@ pub mod mpls;
 mod fast_swap_tests;
 #[cfg(test)]
 mod fast_transit_tests;
+#[cfg(test)]
+mod testutil;
 
 use crate::adjacency::Adjacency;
 use crate::buf::PacketBuf;
