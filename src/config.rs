@@ -102,6 +102,35 @@ pub struct DataplaneConfig {
     pub idle_sleep_us: u32,
     /// Live rate line interval in milliseconds (0: off).
     pub stats_interval_ms: u64,
+    /// Whether workers run the staged prefetch pass over their bursts: `"auto"` (measure
+    /// both ways on the live traffic and run the faster, the default), `"staged"` or
+    /// `"inline"` (fixed; see `fwd_core::prefetch_tuner`).
+    pub prefetch: PrefetchSetting,
+}
+
+/// `dataplane.prefetch`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PrefetchSetting {
+    /// Measured per worker.
+    #[default]
+    Auto,
+    /// Always the staged pass.
+    Staged,
+    /// Never the staged pass.
+    Inline,
+}
+
+impl PrefetchSetting {
+    /// The worker's policy.
+    pub fn policy(self) -> fwd_core::prefetch_tuner::PrefetchPolicy {
+        use fwd_core::prefetch_tuner::{PrefetchMode, PrefetchPolicy};
+        match self {
+            PrefetchSetting::Auto => PrefetchPolicy::Auto,
+            PrefetchSetting::Staged => PrefetchPolicy::Fixed(PrefetchMode::Staged),
+            PrefetchSetting::Inline => PrefetchPolicy::Fixed(PrefetchMode::Inline),
+        }
+    }
 }
 
 impl Default for DataplaneConfig {
@@ -111,6 +140,7 @@ impl Default for DataplaneConfig {
             idle_empty_polls: 0,
             idle_sleep_us: 0,
             stats_interval_ms: 1000,
+            prefetch: PrefetchSetting::Auto,
         }
     }
 }
@@ -728,6 +758,32 @@ dst_mac = "02:00:00:00:00:02"
         assert!(e.contains("rx_queues"), "{e}");
         let e = err("[[port]]\nname = \"a\"\n");
         assert!(e.contains("device"), "{e}");
+        let e = err(&GOOD.replace("stats_interval_ms = 0", "prefetch = \"sometimes\""));
+        assert!(
+            e.contains("prefetch") && e.contains("auto") && e.contains("inline"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn prefetch_policy_defaults_to_measured() {
+        use fwd_core::prefetch_tuner::{PrefetchMode, PrefetchPolicy};
+        assert_eq!(
+            load(GOOD).expect("valid").dataplane.prefetch.policy(),
+            PrefetchPolicy::Auto
+        );
+        for (text, policy) in [
+            ("auto", PrefetchPolicy::Auto),
+            ("staged", PrefetchPolicy::Fixed(PrefetchMode::Staged)),
+            ("inline", PrefetchPolicy::Fixed(PrefetchMode::Inline)),
+        ] {
+            let c = load(&GOOD.replace(
+                "stats_interval_ms = 0",
+                &format!("stats_interval_ms = 0\nprefetch = \"{text}\""),
+            ))
+            .expect("valid");
+            assert_eq!(c.dataplane.prefetch.policy(), policy, "{text}");
+        }
     }
 
     #[test]

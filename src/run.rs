@@ -210,6 +210,7 @@ pub fn run(cfg: &Config, config_file: &Path, opts: &RunOptions) -> Result<RunRep
             pipeline: tables.reader(),
             idle,
             probe_pool: if slot == 0 { probe_pool.clone() } else { None },
+            prefetch: cfg.dataplane.prefetch.policy(),
         });
     }
 
@@ -468,6 +469,13 @@ pub fn print_report(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> 
             t.long_swap_loops
         )?;
     }
+    writeln!(
+        out,
+        "bursts {}: {} with the staged prefetch pass, {} inline",
+        t.rx_bursts,
+        t.staged_bursts,
+        t.rx_bursts - t.staged_bursts.min(t.rx_bursts)
+    )?;
     if let Some(c) = &r.control {
         writeln!(
             out,

@@ -861,6 +861,53 @@ fn figure4_best_pe_then_best_instance() {
     assert!(svc(&pe4, "flows.hits") > 0 && svc(&pe4, "flows.misses") > 0);
 }
 
+/// `[dataplane] prefetch` forced to `mode` at every node.
+fn prefetch_mode(mode: &str, text: String) -> String {
+    assert_eq!(text.matches("[dataplane]\n").count(), 1, "one [dataplane]");
+    text.replace(
+        "[dataplane]\n",
+        &format!("[dataplane]\nprefetch = \"{mode}\"\n"),
+    )
+}
+
+/// The staged prefetch pass and its absence (`fwd_core::prefetch_tuner`) forward alike:
+/// figure 4 with the pass forced on, then off, at PE1 and PE4 passes the whole chain check
+/// both times with byte-identical frames on every link the PEs write, and the counters
+/// show which mode ran.
+#[test]
+fn prefetch_modes_forward_alike() {
+    let mut written = Vec::new();
+    for (mode, tag) in [("staged", "pf-staged"), ("inline", "pf-inline")] {
+        let edit = move |_: &str, text: String| prefetch_mode(mode, text);
+        let net = Net::new(tag);
+        let (requests, pe1) = net.to_pe4(&edit);
+        let pe4 = net.pe4("net", &edit);
+        let expect = Expect {
+            instance_44_up: true,
+        };
+        let (bad, _) = chain_violations(&net, &requests, &pe1, &pe4, "net", &expect);
+        assert!(bad.is_empty(), "{mode}: {}", report(&bad));
+        for json in [&pe1, &pe4] {
+            let bursts = total(json, "rx_bursts");
+            let staged = total(json, "staged_bursts");
+            assert!(bursts > 0, "{json}");
+            let want = if mode == "staged" { bursts } else { 0 };
+            assert_eq!(staged, want, "{mode}: bursts with the staged pass");
+        }
+        written.push(
+            [
+                "pe1-core.pcap",
+                "pe1-dc.pcap",
+                "pe4-dc.pcap",
+                "pe4-core.pcap",
+            ]
+            .map(|link| read_pcap(&net.link("net", link))),
+        );
+    }
+    assert!(written[0].iter().map(Vec::len).sum::<usize>() > 100);
+    assert!(written[0] == written[1], "the same frames in both modes");
+}
+
 /// Figure 6: instance 4,4 fails at PE4 (`up = false`) while PE1 still steers service 1 to
 /// PE4. PE4's END.CL serves the same requests from 4,1 (26), the best instance left;
 /// nothing leaves PE4 toward the core, although its Global FIB has PE1 at 25. Flows of

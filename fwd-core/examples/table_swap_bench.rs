@@ -133,6 +133,7 @@ fn main() {
         pipeline: tables.reader(),
         idle: IdlePolicy::default(),
         probe_pool: None,
+        prefetch: Default::default(),
     };
     let mut inject = pa.tx_queue(0).expect("a tx");
     let mut collect = pb.rx_queue(0).expect("b rx");

@@ -123,6 +123,9 @@ pub struct WorkerCounters {
     pub tx_bytes: Counter,
     /// RX bursts that returned at least one packet.
     pub rx_bursts: Counter,
+    /// RX bursts processed with the staged prefetch pass
+    /// ([`crate::prefetch_tuner::PrefetchMode::Staged`]); the rest ran inline.
+    pub staged_bursts: Counter,
     /// Poll loops run.
     pub loops: Counter,
     /// Longest poll loop seen, in TSC cycles (written by the worker, a max, not a sum).
@@ -158,6 +161,7 @@ impl Default for WorkerCounters {
             tx_packets: Counter::default(),
             tx_bytes: Counter::default(),
             rx_bursts: Counter::default(),
+            staged_bursts: Counter::default(),
             loops: Counter::default(),
             max_loop_cycles: Counter::default(),
             long_loops: Counter::default(),
@@ -221,6 +225,7 @@ impl WorkerCounters {
             tx_packets: self.tx_packets.get(),
             tx_bytes: self.tx_bytes.get(),
             rx_bursts: self.rx_bursts.get(),
+            staged_bursts: self.staged_bursts.get(),
             loops: self.loops.get(),
             max_loop_cycles: self.max_loop_cycles.get(),
             long_loops: self.long_loops.get(),
@@ -255,6 +260,8 @@ pub struct CounterSnapshot {
     pub tx_bytes: u64,
     /// Non-empty RX bursts.
     pub rx_bursts: u64,
+    /// Bursts run with the staged prefetch pass.
+    pub staged_bursts: u64,
     /// Poll loops.
     pub loops: u64,
     /// Longest loop in TSC cycles.
@@ -292,6 +299,7 @@ impl CounterSnapshot {
         self.tx_packets += o.tx_packets;
         self.tx_bytes += o.tx_bytes;
         self.rx_bursts += o.rx_bursts;
+        self.staged_bursts += o.staged_bursts;
         self.loops += o.loops;
         self.max_loop_cycles = self.max_loop_cycles.max(o.max_loop_cycles);
         self.long_loops += o.long_loops;

@@ -32,6 +32,7 @@ pub mod mpls;
 pub mod overlay;
 pub mod packet;
 pub mod pipeline;
+pub mod prefetch_tuner;
 pub mod rcu;
 pub mod service;
 pub mod srou;

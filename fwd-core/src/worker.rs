@@ -28,6 +28,7 @@ use dpdk_sys::port::{RxQueue, TxQueue};
 use crate::counters::{Handler, WorkerCounters};
 use crate::drop::DropReason;
 use crate::pipeline::{Action, Pipeline, Prefetch, WorkerCtx, CONSUMED_PORT, MAX_PORTS};
+use crate::prefetch_tuner::{PrefetchMode, PrefetchPolicy, PrefetchTuner, TunerParams};
 use crate::rcu::Reader;
 use crate::stamp::sender::{ProbeScheduler, SendError, SenderSession};
 
@@ -68,6 +69,9 @@ pub struct LcoreWork<'p, 'c> {
     /// Where STAMP session-sender test packets come from: set on exactly one lcore, which
     /// then sends the probes of every session (counted in its first queue's counters).
     pub probe_pool: Option<Arc<PktMempool>>,
+    /// Whether bursts get the staged prefetch pass: measured ([`PrefetchPolicy::Auto`])
+    /// or fixed.
+    pub prefetch: PrefetchPolicy,
 }
 
 /// Runs `work` until `stop` becomes true. Returns 0 (the lcore return code).
@@ -78,6 +82,7 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
     let mut tx_bursts: Vec<PktBurst> = (0..MAX_PORTS).map(|_| PktBurst::new()).collect();
     let mut actions = [Action::Drop(DropReason::NoRoute); BURST_CAPACITY];
     let mut hints = [Prefetch::Done; BURST_CAPACITY];
+    let mut tuner = PrefetchTuner::new(work.prefetch, TunerParams::default());
     let mut empty_polls: u32 = 0;
     let clock = TscClock::anchored(rdtsc(), tsc_hz());
     let mut flows = work
@@ -123,12 +128,18 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
             // every frame's headers are read and the table entry it needs is requested
             // (the LFIB entry, or a flow's bucket), then, once those had the whole burst
             // to arrive, what they point to (the flow's slot), and only then is each
-            // frame processed: the burst's cache misses overlap instead of queueing.
+            // frame processed: the burst's cache misses overlap instead of queueing. When
+            // the entries are cached anyway the pass only costs, so it runs when the
+            // tuner measures it faster on this worker's traffic (`prefetch_tuner`).
             for m in pkts.iter().take(PREFETCH_AHEAD) {
                 m.prefetch_data();
             }
-            let staged = pipeline.has_prefetch();
+            // With tables to prefetch from, the tuner says whether this burst gets the
+            // staged pass (and measures it); without, there is nothing to choose.
+            let tuned = pipeline.has_prefetch();
+            let staged = tuned && tuner.mode() == PrefetchMode::Staged;
             if staged {
+                c.staged_bursts.add(1);
                 let mut second = false;
                 for (i, hint) in hints.iter_mut().enumerate().take(pkts.len()) {
                     if let Some(ahead) = pkts.get(i + PREFETCH_AHEAD) {
@@ -168,7 +179,11 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
                     c.handled_n(handler, n as u64);
                     send_all(txq, &mut rx_burst, c);
                     now = rdtsc();
-                    c.loop_cycles(now.wrapping_sub(start), long_loop, swapped);
+                    let cycles = now.wrapping_sub(start);
+                    c.loop_cycles(cycles, long_loop, swapped);
+                    if tuned {
+                        tuner.record(cycles, n, cycles > long_loop);
+                    }
                     swapped = false;
                     continue;
                 }
@@ -244,7 +259,11 @@ pub fn run(mut work: LcoreWork<'_, '_>, stop: &AtomicBool) -> i32 {
             }
             drop_burst.free_all();
             now = rdtsc();
-            c.loop_cycles(now.wrapping_sub(start), long_loop, swapped);
+            let cycles = now.wrapping_sub(start);
+            c.loop_cycles(cycles, long_loop, swapped);
+            if tuned {
+                tuner.record(cycles, n, cycles > long_loop);
+            }
             swapped = false;
         }
         if let Some(pool) = &work.probe_pool {

@@ -142,6 +142,7 @@ fn thousand_table_replacements_under_traffic_lose_nothing() {
         pipeline: tables.reader(),
         idle: IdlePolicy::default(),
         probe_pool: None,
+        prefetch: Default::default(),
     };
     let mut inject = pa.tx_queue(0).expect("a tx");
     let mut collect = pb.rx_queue(0).expect("b rx");
