@@ -20,6 +20,8 @@
 # pool of 1M + 16K mbufs of 256 bytes (data room, headroom included) there.
 # Generated pcaps are kept in perf/out/ under a name that changes with their generator.
 # Needs: scripts/install-deps.sh, a release build (cargo build --release).
+# env: BENCH_CORE, BENCH_MAIN_CORE (cores), BENCH_HUGE=1 (hugepages, see below),
+#      BENCH_NO_RECORD=1 (print only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-8}
@@ -266,7 +268,18 @@ PY
 fi
 
 DEV="net_pcap0,rx_pcap=$PCAP,infinite_rx=1"
-EAL_COMMON=(--no-huge -m "$MEM" --no-pci --no-shconf --no-telemetry)
+# Both sides' memory (mempool, rings): 4 KiB pages by default (--no-huge: runs anywhere);
+# BENCH_HUGE=1 puts it on hugepages instead (mounted hugetlbfs with at least MEM MiB free,
+# e.g. `echo 1200 > /proc/sys/vm/nr_hugepages` for the 1M-frame workloads), as a
+# deployment would. The recorded row says which.
+if [ "${BENCH_HUGE:-0}" = 1 ]; then
+  EAL_COMMON=(-m "$MEM" --no-pci --no-shconf --no-telemetry)
+  PAGES="hugepages"
+else
+  EAL_COMMON=(--no-huge -m "$MEM" --no-pci --no-shconf --no-telemetry)
+  PAGES=""
+fi
+EAL_TOML=$(printf '"%s", ' "${EAL_COMMON[@]}")
 
 calc() { awk "BEGIN { printf \"%.6f\", $* }"; }
 # Numbers may come in exponent notation (awk prints 1.013e+07): sort -g, print plainly.
@@ -284,7 +297,7 @@ run_testpmd() {
 run_srgate() {
   cat > "$OUT/srgate-bench-$WORKLOAD.toml" <<TOML
 [eal]
-args = ["--no-huge", "-m", "$MEM", "--no-pci", "--no-shconf", "--no-telemetry", "--log-level=lib.eal:warning"]
+args = [$EAL_TOML"--log-level=lib.eal:warning"]
 file_prefix = "bench-sg"
 [dataplane]
 cores = [$CORE]
@@ -324,8 +337,9 @@ ratio=$(printf '%s\n' "${RT[@]}" | median)
 cpu=$(awk -F: '/model name/ {gsub(/^ +/,"",$2); print $2; exit}' /proc/cpuinfo)
 dpdk=$(pkg-config --modversion libdpdk)
 date=$(date -u +%Y-%m-%d)
-line=$(printf '| %s | %s, 1 core | %.2f | %.2f | **%.3f** | %s, DPDK %s, %s s x %s rounds |' \
-  "$date" "$DESC" "$(calc "$tp/1000000")" "$(calc "$sg/1000000")" "$ratio" "$cpu" "$dpdk" "$SECS" "$ROUNDS")
+line=$(printf '| %s | %s, 1 core | %.2f | %.2f | **%.3f** | %s, DPDK %s, %s s x %s rounds%s |' \
+  "$date" "$DESC" "$(calc "$tp/1000000")" "$(calc "$sg/1000000")" "$ratio" "$cpu" "$dpdk" "$SECS" "$ROUNDS" \
+  "${PAGES:+, $PAGES}")
 echo "$line"
 if [ "${BENCH_NO_RECORD:-0}" != 1 ]; then
   perf/record.sh "## Forwarding loop vs dpdk-testpmd macswap" "$line"
