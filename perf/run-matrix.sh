@@ -18,6 +18,7 @@
 #                       RESULTS.md sections quote: longer, steadier; about 3x the time)
 #        MATRIX_JSON    where the JSON goes (default perf/results.json)
 #        BENCH_NO_RECORD=1  leave perf/RESULTS.md alone (JSON and logs only)
+#        BENCH_HUGE=1  the forwarding benchmarks on hugepages (recorded in the JSON settings)
 # Logs: perf/out/matrix/NAME.log. With the defaults the matrix takes about 10-15 minutes
 # on a 2-core machine (builds excluded). Run it on an otherwise idle machine: every
 # benchmark busy-polls one or two cores.
@@ -177,6 +178,8 @@ doc = {
         "seconds_per_run": None if full == "1" else int(secs),
         "rounds": None if full == "1" else int(rounds),
         "scripts_defaults": full == "1",
+        # BENCH_HUGE=1: both sides of bench-forward.sh on hugepages instead of --no-huge.
+        "hugepages": os.environ.get("BENCH_HUGE") == "1",
         "total_seconds": int(took),
     },
     "ratio_convention": "ratio = srgate (or pktgen) / baseline, except spf (baseline time / SPF time); `better` says which direction is good",
