@@ -2,8 +2,13 @@
 //! incremental IPv4 checksum update (RFC 1624).
 
 use crate::drop::DropReason;
-use crate::packet::PacketMeta;
-use crate::wire::checksum;
+use crate::packet::{PacketMeta, MAX_FRAME_LEN};
+use crate::wire::{checksum, ipv4, udp};
+
+/// Where the IPv4 header of an untagged Ethernet frame starts.
+const FAST_L3: usize = 14;
+/// Where its upper layer starts when the header has no options.
+const FAST_L4: usize = FAST_L3 + ipv4::HEADER_LEN;
 
 /// Decrements the IPv4 TTL and patches the header checksum. TTL 0 or 1 on arrival expires.
 #[inline]
@@ -23,6 +28,63 @@ pub fn forward_ipv4(frame: &mut [u8], meta: &PacketMeta) -> Result<(), DropReaso
     let new_csum = checksum::update_u16(old_csum, old_word, new_word);
     hdr[10..12].copy_from_slice(&new_csum.to_be_bytes());
     Ok(())
+}
+
+/// The IPv4 cross-connect without the general parse, for a node whose tables claim no
+/// IPv4 ([`super::Pipeline`] calls it only then): an untagged Ethernet frame carrying an
+/// IPv4 header of 20 bytes (version 4, header checksum and total length valid, not a
+/// fragment, TTL above 1; for UDP, a header and a length the parser accepts) has its TTL
+/// decremented, its checksum patched and its MACs rewritten, exactly as
+/// [`forward_ipv4`] and the adjacency do on the general path. Anything else returns
+/// `false` with the frame untouched, for the general path to decide (and count, if it
+/// drops). `pipeline::fast_xconnect_tests` proves it against the general path.
+#[inline]
+pub fn xconnect_ipv4_fast(frame: &mut [u8], adj: &crate::adjacency::Adjacency) -> bool {
+    // The parser looks at no more than MAX_FRAME_LEN bytes: such frames are its call.
+    let len = frame.len();
+    if len > MAX_FRAME_LEN {
+        return false;
+    }
+    let Some(h) = frame.first_chunk_mut::<FAST_L4>() else {
+        return false;
+    };
+    let (eth, ip) = h.split_at_mut(FAST_L3);
+    // IPv4 without options, neither a later fragment nor one with more to come.
+    if eth[12..14] != [0x08, 0x00] || ip[0] != 0x45 || ip[6] & 0x3f != 0 || ip[7] != 0 {
+        return false;
+    }
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    if total < ipv4::HEADER_LEN || FAST_L3 + total > len || ip[8] <= 1 {
+        return false;
+    }
+    let Ok(ip20) = <&mut [u8; ipv4::HEADER_LEN]>::try_from(ip) else {
+        return false;
+    };
+    if checksum::checksum20(ip20) != 0 {
+        return false;
+    }
+    if ip20[9] == 17 {
+        // The parser's UDP checks: a whole header, a length within the IP payload.
+        let payload = total - ipv4::HEADER_LEN;
+        let Some(u) = frame.get(FAST_L4..FAST_L4 + udp::HEADER_LEN) else {
+            return false;
+        };
+        let udp_len = usize::from(u16::from_be_bytes([u[4], u[5]]));
+        if payload < udp::HEADER_LEN || udp_len < udp::HEADER_LEN || udp_len > payload {
+            return false;
+        }
+    }
+    let Some(ip) = frame.get_mut(FAST_L3..FAST_L4) else {
+        return false;
+    };
+    let old_word = u16::from_be_bytes([ip[8], ip[9]]);
+    ip[8] -= 1;
+    let new_word = u16::from_be_bytes([ip[8], ip[9]]);
+    let old_csum = u16::from_be_bytes([ip[10], ip[11]]);
+    let new_csum = checksum::update_u16(old_csum, old_word, new_word);
+    ip[10..12].copy_from_slice(&new_csum.to_be_bytes());
+    adj.rewrite(frame);
+    true
 }
 
 /// Decrements the IPv6 hop limit. Hop limit 0 or 1 on arrival expires.

@@ -7,13 +7,14 @@
 //! Ethernet header for the egress port. The whole decision is a pure function over the
 //! packet; the worker loop only moves mbufs.
 //!
-//! Two fast paths run before the parse, each for the bulk of one kind of transit node's
+//! Three fast paths run before the parse, each for the bulk of one kind of node's
 //! traffic, which they forward without the general parse and decision: the plain MPLS
-//! swap on one adjacency ([`crate::mpls::forward::swap_fast`]) and SRoU transit over
-//! untagged IPv4 ([`crate::srou::transit::transit_fast`]). Each either declines, leaving
-//! the frame (and the counters) untouched, or gives the general path's result exactly:
-//! action, bytes and counters (`fast_swap_tests`, `fast_transit_tests`: property tests
-//! over arbitrary and mutated frames).
+//! swap on one adjacency ([`crate::mpls::forward::swap_fast`]), SRoU transit over
+//! untagged IPv4 ([`crate::srou::transit::transit_fast`]) and, where no table claims
+//! IPv4, the IPv4 cross-connect ([`ip::xconnect_ipv4_fast`]). Each either declines,
+//! leaving the frame (and the counters) untouched, or gives the general path's result
+//! exactly: action, bytes and counters (`fast_swap_tests`, `fast_transit_tests`,
+//! `fast_xconnect_tests`: property tests over arbitrary and mutated frames).
 //!
 //! A [`Pipeline`] is one immutable snapshot of every forwarding table; the control side
 //! builds a new one and publishes it RCU-style ([`crate::rcu`]).
@@ -31,6 +32,8 @@ pub mod mpls;
 mod fast_swap_tests;
 #[cfg(test)]
 mod fast_transit_tests;
+#[cfg(test)]
+mod fast_xconnect_tests;
 #[cfg(test)]
 mod testutil;
 
@@ -308,7 +311,36 @@ impl Pipeline {
                 };
             }
         }
+        // The plain IPv4 cross-connect likewise (`fast_xconnect_tests`), where no table
+        // claims IPv4.
+        if self.ipv4_unclaimed() {
+            if let Some(adj) = self.xconnect_ipv4_fast(in_port, pkt.data_mut()) {
+                return Action::Forward {
+                    port: adj.port,
+                    handler: Handler::Ipv4,
+                };
+            }
+        }
         self.process_general(in_port, pkt, ctx)
+    }
+
+    /// True when the general path gives every IPv4 packet to the cross-connect: no STAMP
+    /// reflector or session-sender, no SRoU (locators, policies, hence no overlay routes
+    /// either) and no dynamic anycast; the service behaviours only take IPv6.
+    #[inline]
+    fn ipv4_unclaimed(&self) -> bool {
+        self.srou.is_empty()
+            && self.dyncast.is_empty()
+            && !self.stamp.enabled()
+            && self.stamp.sender().is_empty()
+    }
+
+    /// [`ip::xconnect_ipv4_fast`] on `in_port`'s cross-connect. Out of line, as
+    /// [`Pipeline::srou_transit_fast`].
+    #[inline(never)]
+    fn xconnect_ipv4_fast(&self, in_port: u16, frame: &mut [u8]) -> Option<Adjacency> {
+        let adj = self.xconnect(in_port)?;
+        ip::xconnect_ipv4_fast(frame, adj).then_some(*adj)
     }
 
     /// [`srou::transit::transit_fast`] with this snapshot's tables. Out of line, so that

@@ -21,3 +21,19 @@ pub(super) fn general(p: &Pipeline, frame: &[u8]) -> (Action, Vec<u8>, CounterSn
     let action = p.process_general(0, &mut pkt, &mut ctx);
     (action, pkt.data().to_vec(), counters.snapshot())
 }
+
+/// As [`general`], through [`Pipeline::process`]: the fast paths first.
+pub(super) fn processed(p: &Pipeline, frame: &[u8]) -> (Action, Vec<u8>, CounterSnapshot) {
+    let counters = WorkerCounters::default();
+    let mut flows = p.new_flow_state(1);
+    let mut ctx = WorkerCtx {
+        flows: &mut flows,
+        counters: &counters,
+        clock: TscClock::anchored(0, 1_000_000_000),
+        rx_tsc: 0,
+        tsc: || 0,
+    };
+    let mut pkt = VecBuf::new(frame);
+    let action = p.process(0, &mut pkt, &mut ctx);
+    (action, pkt.data().to_vec(), counters.snapshot())
+}
