@@ -14,20 +14,29 @@ const FAST_L4: usize = FAST_L3 + ipv4::HEADER_LEN;
 #[inline]
 pub fn forward_ipv4(frame: &mut [u8], meta: &PacketMeta) -> Result<(), DropReason> {
     let l3 = meta.l3_offset as usize;
-    let Some(hdr) = frame.get_mut(l3..l3 + 20) else {
+    let Some(hdr) = frame
+        .get_mut(l3..)
+        .and_then(|r| r.first_chunk_mut::<{ ipv4::HEADER_LEN }>())
+    else {
         return Err(DropReason::Ipv4Truncated);
     };
-    let ttl = hdr[8];
-    if ttl <= 1 {
+    if hdr[8] <= 1 {
         return Err(DropReason::TtlExpired);
     }
+    decrement_ttl(hdr);
+    Ok(())
+}
+
+/// Decrements the TTL of the IPv4 header `hdr` (TTL above 0) and patches its checksum
+/// incrementally (RFC 1624).
+#[inline]
+fn decrement_ttl(hdr: &mut [u8; ipv4::HEADER_LEN]) {
     let old_word = u16::from_be_bytes([hdr[8], hdr[9]]);
-    hdr[8] = ttl - 1;
+    hdr[8] -= 1;
     let new_word = u16::from_be_bytes([hdr[8], hdr[9]]);
     let old_csum = u16::from_be_bytes([hdr[10], hdr[11]]);
     let new_csum = checksum::update_u16(old_csum, old_word, new_word);
     hdr[10..12].copy_from_slice(&new_csum.to_be_bytes());
-    Ok(())
 }
 
 /// The IPv4 cross-connect without the general parse, for a node whose tables claim no
@@ -74,15 +83,13 @@ pub fn xconnect_ipv4_fast(frame: &mut [u8], adj: &crate::adjacency::Adjacency) -
             return false;
         }
     }
-    let Some(ip) = frame.get_mut(FAST_L3..FAST_L4) else {
+    let Some(ip) = frame
+        .get_mut(FAST_L3..)
+        .and_then(|r| r.first_chunk_mut::<{ ipv4::HEADER_LEN }>())
+    else {
         return false;
     };
-    let old_word = u16::from_be_bytes([ip[8], ip[9]]);
-    ip[8] -= 1;
-    let new_word = u16::from_be_bytes([ip[8], ip[9]]);
-    let old_csum = u16::from_be_bytes([ip[10], ip[11]]);
-    let new_csum = checksum::update_u16(old_csum, old_word, new_word);
-    ip[10..12].copy_from_slice(&new_csum.to_be_bytes());
+    decrement_ttl(ip);
     adj.rewrite(frame);
     true
 }
